@@ -1,0 +1,2 @@
+"""procure: procurement data warehouse for UK councils."""
+__version__ = "0.1.0"
