@@ -1,0 +1,21 @@
+{#- Contract register rows with the resolved supplier they are let to. -#}
+with
+
+contracts as (
+
+    select * from {{ ref('stg_contract_register__contracts') }}
+
+),
+
+suppliers as (
+
+    select * from {{ ref('int_suppliers_resolved') }}
+
+)
+
+select
+    contracts.*,
+    suppliers.supplier_id
+from contracts
+left join suppliers
+    on {{ normalise_name('contracts.supplier_name') }} = suppliers.name_key

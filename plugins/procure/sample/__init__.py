@@ -1,0 +1,1 @@
+"""Deterministic synthetic sample data (spend, contracts, notices) for the demo."""

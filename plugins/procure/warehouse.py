@@ -1,0 +1,228 @@
+"""The DuckDB warehouse file: one writer at a time, schemas created on first use.
+
+Airflow serialises writers with a one-slot pool; this module only opens connections
+and creates the raw-layer tables the extractors write to. dbt owns every other schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from procure.config import warehouse_path
+
+RAW_DDL = """
+create schema if not exists raw;
+create schema if not exists ops;
+
+create table if not exists raw.councils (
+    council_id varchar primary key,
+    council_name varchar not null,
+    local_postcode_prefixes varchar,          -- comma-separated districts/areas
+    fiscal_year_start_month integer not null
+);
+
+create table if not exists raw.spend_files (
+    council_id varchar not null,
+    source_file varchar not null,             -- file name as dropped
+    source_path varchar not null,
+    file_sha256 varchar not null,
+    compression varchar,
+    encoding varchar,
+    delimiter varchar,
+    header_line integer,
+    column_map varchar,                       -- JSON canonical -> original header
+    records integer not null,
+    accepted integer not null,
+    rejected integer not null,
+    blank_lines_skipped integer not null,
+    amount_total_gbp decimal(18, 2),
+    first_payment_date date,
+    last_payment_date date,
+    run_id varchar,
+    loaded_at timestamp not null,
+    primary key (council_id, source_file)
+);
+
+create table if not exists raw.spend_lines (
+    council_id varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_line integer not null,
+    record_index integer not null,
+    body_name varchar,
+    service_area varchar,
+    expense_type varchar,
+    description varchar,
+    supplier_name varchar,
+    supplier_ref varchar,
+    company_number varchar,
+    charity_number varchar,
+    vat_number varchar,
+    transaction_number varchar,
+    proclass_code varchar,
+    proclass_label varchar,
+    capital_revenue varchar,
+    payment_date date,
+    payment_date_raw varchar,
+    amount_gbp decimal(18, 2),
+    amount_raw varchar,
+    irrecoverable_vat_gbp decimal(18, 2),
+    is_redacted boolean not null,
+    is_credit boolean not null,
+    is_pcard boolean not null,
+    raw_record varchar not null,
+    run_id varchar,
+    primary key (council_id, source_file, record_index)
+);
+
+create table if not exists raw.spend_quarantine (
+    council_id varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_line integer not null,
+    record_index integer not null,
+    reject_reason varchar not null,
+    raw_record varchar not null,
+    run_id varchar,
+    primary key (council_id, source_file, record_index)
+);
+
+create table if not exists raw.contracts (
+    council_id varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_line integer not null,
+    contract_ref varchar not null,
+    title varchar,
+    description varchar,
+    service_area varchar,
+    procurement_category varchar,
+    supplier_name varchar,
+    supplier_company_number varchar,
+    supplier_charity_number varchar,
+    supplier_postcode varchar,
+    is_sme boolean,
+    is_vcse boolean,
+    start_date date,
+    end_date date,
+    extension_options varchar,
+    total_value_gbp decimal(18, 2),
+    annual_value_gbp decimal(18, 2),
+    procurement_route varchar,
+    notice_id varchar,
+    raw_record varchar not null,
+    run_id varchar,
+    primary key (council_id, contract_ref)
+);
+
+create table if not exists raw.contracts_quarantine (
+    council_id varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    source_line integer not null,
+    reject_reason varchar not null,
+    raw_record varchar not null,
+    run_id varchar
+);
+
+create table if not exists raw.notice_releases (
+    release_key varchar primary key,          -- ocid || '/' || release id
+    ocid varchar not null,
+    release_id varchar not null,
+    release_date timestamp,
+    tags varchar,
+    buyer_id varchar,
+    buyer_name varchar,
+    title varchar,
+    description varchar,
+    status varchar,
+    cpv_code varchar,
+    cpv_description varchar,
+    tender_value_gbp decimal(18, 2),
+    procurement_method varchar,
+    suitable_for_sme boolean,
+    suitable_for_vcse boolean,
+    content_sha256 varchar not null,
+    source_file varchar not null,
+    release_json varchar not null,
+    run_id varchar
+);
+
+create table if not exists raw.notice_parties (
+    release_key varchar not null,
+    party_id varchar not null,
+    name varchar,
+    roles varchar,
+    postal_code varchar,
+    street_address varchar,
+    locality varchar,
+    country_name varchar,
+    scale varchar,
+    is_vcse boolean,
+    primary key (release_key, party_id)
+);
+
+create table if not exists raw.notice_awards (
+    release_key varchar not null,
+    award_id varchar not null,
+    supplier_id varchar not null,
+    supplier_name varchar,
+    status varchar,
+    award_date timestamp,
+    value_gbp decimal(18, 2),
+    contract_start_date date,
+    contract_end_date date,
+    primary key (release_key, award_id, supplier_id)
+);
+
+create table if not exists ops.quality_results (
+    run_id varchar not null,
+    checked_at timestamp not null,
+    suite varchar not null,
+    expectation varchar not null,
+    column_name varchar,
+    severity varchar not null,
+    success boolean not null,
+    observed varchar
+);
+
+create table if not exists ops.publications (
+    run_id varchar not null,
+    council_id varchar not null,
+    kind varchar not null,
+    period varchar not null,
+    path varchar not null,
+    sha256 varchar not null,
+    published_at timestamp not null
+);
+"""
+
+
+def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, creating its folder and the raw schema when writable."""
+    path = path or warehouse_path()
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(RAW_DDL)
+    return con
+
+
+@contextmanager
+def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable connection inside one transaction: all of it lands, or none of it."""
+    con = connect(path)
+    try:
+        con.execute("begin transaction")
+        yield con
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
