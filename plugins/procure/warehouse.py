@@ -190,6 +190,16 @@ create table if not exists ops.quality_results (
     observed varchar
 );
 
+create table if not exists ops.quality_runs (
+    run_id varchar not null,
+    checked_at timestamp not null,
+    passed boolean not null,
+    critical_failures integer not null,
+    warnings integer not null,
+    summary varchar,
+    recorded_at timestamp default current_timestamp   -- wall clock, for ordering only
+);
+
 create table if not exists ops.publications (
     run_id varchar not null,
     council_id varchar not null,

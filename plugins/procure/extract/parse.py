@@ -41,18 +41,21 @@ _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 
 _NUMERIC_DATE = re.compile(rf"^(\d{{1,2}})[/.-](\d{{1,2}})[/.-](\d{{2}}|\d{{4}}){_TIME}$")
 _ISO_DATE = re.compile(rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}$")
-_NAMED_DATE = re.compile(rf"^(\d{{1,2}})(?:st|nd|rd|th)?[-\s/]+({_MONTH_RE})\.?[-\s/,]+(\d{{2}}|\d{{4}}){_TIME}$", re.I)
+_NAMED_DATE = re.compile(
+    rf"^(\d{{1,2}})(?:st|nd|rd|th)?[-\s/]+({_MONTH_RE})\.?[-\s/,]+(\d{{2}}|\d{{4}}){_TIME}$",
+    re.IGNORECASE,
+)
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_SERIAL = re.compile(r"^(\d{5})(?:\.\d+)?$")
 _BARE_TIME = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 _PERIOD = re.compile(
-    rf"^(?:q[1-4]\b.*|.*\bquarter\b.*|(?:{_MONTH_RE})\.?[\s-]+\d{{2,4}}(?:\s*(?:-|to|–)\s*(?:{_MONTH_RE})\.?[\s-]+\d{{2,4}})?)$",
-    re.I,
+    rf"^(?:q[1-4]\b.*|.*\bquarter\b.*|(?:{_MONTH_RE})\.?[\s-]+\d{{2,4}}(?:\s*(?:-|to|\u2013)\s*(?:{_MONTH_RE})\.?[\s-]+\d{{2,4}})?)$",
+    re.IGNORECASE,
 )
 
 _AMOUNT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
-_CURRENCY_NOISE = re.compile(r"£|Â|GBP|\s", re.I)
+_CURRENCY_NOISE = re.compile(r"£|Â|GBP|\s", re.IGNORECASE)
 
 _HEADER_NOISE = re.compile(r"[^0-9a-z£]+")
 
@@ -77,11 +80,17 @@ def _two_digit_year(yy: int) -> int:
 
 def _build(year: int, month: int, day: int, raw: str) -> tuple[date | None, str | None]:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        return None, f"{raw!r} has an implausible year {year} (expected {MIN_YEAR}-{MAX_YEAR})"
+        return (
+            None,
+            f"{raw!r} has an implausible year {year} (expected {MIN_YEAR}-{MAX_YEAR})",
+        )
     try:
         return date(year, month, day), None
     except ValueError:
-        return None, f"{raw!r} is not a real calendar date (read day-first as {day}/{month}/{year})"
+        return (
+            None,
+            f"{raw!r} is not a real calendar date (read day-first as {day}/{month}/{year})",
+        )
 
 
 def parse_date(raw: str, date_format: str | None = None) -> tuple[date | None, str | None]:
@@ -121,7 +130,10 @@ def parse_date(raw: str, date_format: str | None = None) -> tuple[date | None, s
             return _build_dt(EXCEL_EPOCH + timedelta(days=serial), raw)
     if _PERIOD.match(text):
         return None, f"{raw!r} is a period, not a payment date"
-    return None, f"{raw!r} is not a recognised date (expected e.g. 31/01/2024, 31-Jan-24, 2024-01-31)"
+    return (
+        None,
+        f"{raw!r} is not a recognised date (expected e.g. 31/01/2024, 31-Jan-24, 2024-01-31)",
+    )
 
 
 def _build_dt(value: date, raw: str) -> tuple[date | None, str | None]:
@@ -143,8 +155,6 @@ def parse_amount(raw: str) -> tuple[Decimal | None, str | None]:
         negative, text = True, text[:-1]
     elif text.upper().endswith("CR"):
         negative, text = True, text[:-2]
-    if text.startswith("-£") or text.startswith("£"):
-        text = text.replace("£", "")
     if "," in text:
         if not _THOUSANDS.match(text):
             return None, f"{raw!r} is not an amount (misplaced comma)"

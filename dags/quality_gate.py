@@ -1,0 +1,34 @@
+"""Runs the Great Expectations suites on the marts; only a pass lets anything be published.
+
+A failed critical expectation fails the task with a message naming the table, column
+and expectation; the publish DAGs are triggered only by this DAG's successful output.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, WRITER_POOL
+
+
+@dag(
+    schedule=[MARTS],
+    start_date=pendulum.datetime(2024, 4, 1, tz="Europe/London"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["quality", "great-expectations"],
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+)
+def quality_gate():
+    @task(outlets=[GATED_MARTS], pool=WRITER_POOL)
+    def run_checkpoints(run_id=None, dag_run=None):
+        from procure.tasks import quality_gate as gate
+
+        return gate(run_id, dag_run.run_after.date())
+
+    run_checkpoints()
+
+
+quality_gate()

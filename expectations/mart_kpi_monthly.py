@@ -1,0 +1,30 @@
+"""mart_kpi_monthly: one row per council and month, shares within [0, 1]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import great_expectations.expectations as gxe
+
+from expectations._common import critical
+
+TABLE = "marts.mart_kpi_monthly"
+SHARES = ("on_contract_share", "local_share", "sme_share", "vcse_share", "classified_share")
+
+
+def build(ctx: dict[str, Any]) -> list:
+    checks = [
+        critical(gxe.ExpectCompoundColumnsToBeUnique, column_list=["council_id", "month"]),
+        # a KPI row for every month that has payments
+        critical(gxe.ExpectTableRowCountToEqual, value=ctx["council_months"]),
+        critical(
+            gxe.ExpectColumnSumToBeBetween,
+            column="total_spend_gbp",
+            min_value=ctx["raw_spend_total"] - 0.005,
+            max_value=ctx["raw_spend_total"] + 0.005,
+        ),
+    ]
+    checks += [
+        critical(gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1) for c in SHARES
+    ]
+    return checks

@@ -1,0 +1,16 @@
+"""Assets the DAGs hand over through (data-aware scheduling, no sensors)."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+RAW_SPEND = Asset("warehouse://raw/spend_lines")
+RAW_CONTRACTS = Asset("warehouse://raw/contracts")
+RAW_NOTICES = Asset("warehouse://raw/notice_releases")
+MARTS = Asset("warehouse://marts")
+GATED_MARTS = Asset("warehouse://marts/quality_gated")
+
+WRITER_POOL = "duckdb_writer"  # one slot: DuckDB allows one writer per file
+
+DEFAULT_ARGS = {"owner": "data-eng", "retries": 1}
+IO_RETRIES = {"retries": 2, "retry_exponential_backoff": True}

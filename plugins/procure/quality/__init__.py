@@ -1,0 +1,1 @@
+"""Quality gate: Great Expectations checkpoints over the warehouse marts."""

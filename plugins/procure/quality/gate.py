@@ -1,0 +1,201 @@
+"""Run the Great Expectations suites in ``expectations/`` against the warehouse.
+
+GX's SQL datasource cannot read DuckDB (it fetches after returning the connection to
+the pool; see STACK.md), so each mart is read through DuckDB into Arrow and validated
+with GX's pandas datasource, one checkpoint per table. Results go to
+``ops.quality_results`` / ``ops.quality_runs`` and Data Docs HTML to
+``publish/data_docs/``. A failed critical expectation raises :class:`QualityGateFailed`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from procure.config import PROJECT_ROOT, publish_dir
+from procure.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+SUITES = ("fct_spend", "mart_kpi_monthly", "mart_local_spend", "dim_supplier", "fct_contract_portfolio")
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed: nothing may be published from this warehouse."""
+
+
+@dataclass
+class CheckResult:
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed: str
+
+
+@dataclass
+class GateResult:
+    run_id: str
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def critical_failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.severity == "critical" and not c.success]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.severity == "warning" and not c.success]
+
+    @property
+    def passed(self) -> bool:
+        return not self.critical_failures
+
+    def summary(self) -> str:
+        lines = [
+            f"quality gate {'PASSED' if self.passed else 'FAILED'}: {len(self.checks)} checks, "
+            f"{len(self.critical_failures)} critical failures, {len(self.warnings)} warnings"
+        ]
+        for c in self.critical_failures + self.warnings:
+            where = f"{c.suite}.{c.column}" if c.column else c.suite
+            lines.append(f"  [{c.severity}] {where}: {c.expectation} failed (observed {c.observed})")
+        return "\n".join(lines)
+
+
+def _context_figures(con, as_of: date) -> dict[str, Any]:
+    rows, total, first = con.execute(
+        "select count(*), coalesce(sum(amount_gbp), 0), min(payment_date) from raw.spend_lines"
+    ).fetchall()[0]
+    months = con.execute(
+        "select count(*) from (select distinct council_id, date_trunc('month', payment_date) "
+        "from raw.spend_lines)"
+    ).fetchall()[0][0]
+    return {
+        "raw_spend_rows": int(rows),
+        "raw_spend_total": float(total),
+        "council_months": int(months),
+        "min_payment_date": datetime(2000, 1, 1),
+        "max_payment_date": datetime.combine(as_of, datetime.min.time()),
+        "first_payment_date": first,
+    }
+
+
+def _table_as_pandas(con, table: str):
+    """Arrow -> pandas with decimals as floats and dates as datetimes, which GX compares."""
+    tbl = con.sql(f"select * from {table}").arrow()  # noqa: S608 - table names are ours
+    if isinstance(tbl, pa.RecordBatchReader):
+        tbl = tbl.read_all()
+    cols = []
+    for f in tbl.schema:
+        col = tbl.column(f.name)
+        if pa.types.is_decimal(f.type):
+            col = col.cast(pa.float64())
+        elif pa.types.is_date(f.type):
+            col = col.cast(pa.timestamp("us"))
+        cols.append(col)
+    return pa.table(cols, names=tbl.schema.names).to_pandas()
+
+
+def _load_suite(name: str):
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    return importlib.import_module(f"expectations.{name}")
+
+
+def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_failure: bool = True) -> GateResult:
+    """Validate every suite; record results; raise when a critical expectation fails."""
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    docs_dir = publish_dir() / "data_docs"
+    context.add_data_docs_site(
+        site_name="procure",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    datasource = context.data_sources.add_pandas("warehouse")
+    result = GateResult(run_id)
+    con = connect(warehouse, read_only=False)
+    try:
+        ctx = _context_figures(con, as_of)
+        for name in SUITES:
+            module = _load_suite(name)
+            frame = _table_as_pandas(con, module.TABLE)
+            asset = datasource.add_dataframe_asset(name)
+            batch = asset.add_batch_definition_whole_dataframe(f"{name}_all")
+            suite = context.suites.add(gx.ExpectationSuite(name=name))
+            for expectation in module.build(ctx):
+                suite.add_expectation(expectation)
+            validation = context.validation_definitions.add(
+                gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
+            )
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"{name}_checkpoint",
+                    validation_definitions=[validation],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["procure"])],
+                )
+            )
+            run = checkpoint.run(batch_parameters={"dataframe": frame})
+            for vr in run.run_results.values():
+                for r in vr.results:
+                    cfg = r.expectation_config
+                    observed = r.result.get("observed_value", r.result.get("unexpected_percent"))
+                    result.checks.append(
+                        CheckResult(
+                            suite=name,
+                            expectation=cfg.type,
+                            column=cfg.kwargs.get("column"),
+                            severity=(cfg.meta or {}).get("severity", "critical"),
+                            success=bool(r.success),
+                            observed=json.dumps(observed, default=str)[:500],
+                        )
+                    )
+        checked_at = datetime.combine(as_of, datetime.min.time())
+        con.execute("begin transaction")
+        con.execute("delete from ops.quality_results where run_id = ?", [run_id])
+        con.execute("delete from ops.quality_runs where run_id = ?", [run_id])
+        con.executemany(
+            "insert into ops.quality_results values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [run_id, checked_at, c.suite, c.expectation, c.column, c.severity, c.success, c.observed]
+                for c in result.checks
+            ],
+        )
+        con.execute(
+            "insert into ops.quality_runs (run_id, checked_at, passed, critical_failures, warnings, summary) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [run_id, checked_at, result.passed, len(result.critical_failures), len(result.warnings), result.summary()],
+        )
+        con.execute("commit")
+    finally:
+        con.close()
+    log.info(result.summary())
+    if raise_on_failure and not result.passed:
+        raise QualityGateFailed(
+            result.summary() + "\nFix the data (see publish/data_docs/index.html), rebuild, and re-run the gate."
+        )
+    return result
+
+
+def latest_gate_passed(con) -> bool:
+    """Whether the most recent gate run on this warehouse passed (publishers check it)."""
+    rows = con.execute(
+        "select passed from ops.quality_runs order by recorded_at desc limit 1"
+    ).fetchall()
+    return bool(rows and rows[0][0])

@@ -1,0 +1,1 @@
+"""Transform: dbt builds of the warehouse."""

@@ -1,0 +1,583 @@
+"""The spend reader against all 30 real council files and small synthetic edge cases.
+
+Real files live in ``$PROCURE_SHARED_DATA/spend`` (default ``../shared/data/real``
+beside the repository); see PROVENANCE.md there for each file's quirks. Expected sums are
+computed here independently with the csv module and Decimal, not with the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+import zipfile
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from procure.extract.parse import parse_amount, parse_date
+from procure.extract.spend_reader import (
+    CANONICAL_FIELDS,
+    SpendFile,
+    SpendFileError,
+    load_aliases,
+    read_spend_file,
+)
+
+SHARED = Path(
+    os.environ.get(
+        "PROCURE_SHARED_DATA",
+        Path(__file__).resolve().parents[2] / "../shared/data/real",
+    )
+).resolve()
+SPEND = SHARED / "spend"
+needs_real = pytest.mark.skipif(
+    not SPEND.is_dir(),
+    reason=f"real council spend files not found at {SPEND} (set PROCURE_SHARED_DATA)",
+)
+
+# Hyndburn 2025-03 has no header row (a header only appears as the LAST line).
+HYNDBURN_2025_03 = "hyndburn_2025-03_spend-over-250_no-header.csv"
+HYNDBURN_2025_03_COLUMNS = [
+    "service_area", None, "expense_type", None, "description", None, None, None, None,
+    "transaction_number", None, "supplier_name", None, None, "payment_date", None, "amount_gbp",
+]  # fmt: skip
+OVERRIDES = {HYNDBURN_2025_03: {"columns": HYNDBURN_2025_03_COLUMNS}}
+
+# file -> (records, accepted, rejected, blank rows skipped, header line)
+EXPECTED = {
+    "darlington_2010-q2_payments-over-500_quarter-as-date.csv": (4104, 0, 4104, 0, 1),
+    "darlington_2011-11_payments-over-500_sql-preamble.csv": (1233, 0, 1233, 2, 21),
+    "devon_2012-10_spend-over-500_first400KB.csv": (2468, 2468, 0, 0, 1),
+    "devon_2025-03_spend-over-500_first500KB.csv": (2825, 2825, 0, 0, 1),
+    "devon_2025-04_spend-over-500_new-erp.csv": (237, 237, 0, 0, 1),
+    "devon_2025-12_spend-over-500_padded-amounts.csv": (2165, 2164, 1, 0, 1),
+    "hyndburn_2017-01_spend-over-250.csv": (180, 180, 0, 0, 1),
+    "hyndburn_2019-06_spend-over-250_cr-line-endings.csv": (252, 252, 0, 0, 1),
+    "hyndburn_2021-03_pcard_spend-over-250.csv": (389, 389, 0, 1055, 1),
+    "hyndburn_2021-10_spend-over-250_plus-in-header.csv": (224, 224, 0, 465, 1),
+    "hyndburn_2022-09_spend-over-250_pcard-only-stub.csv": (14, 14, 0, 1, 1),
+    "hyndburn_2023-04_spend-over-250_no-header-trailing-commas.csv": (
+        502,
+        502,
+        0,
+        93,
+        2,
+    ),
+    "hyndburn_2023-06_spend-over-250_bom-blank-first-row.csv": (547, 547, 0, 0, 2),
+    "hyndburn_2024-01_spend-over-250.csv": (532, 532, 0, 0, 1),
+    "hyndburn_2024-03_spend-over-250_new-erp-layout.csv": (658, 658, 0, 0, 1),
+    "hyndburn_2024-10_spend-over-250_interleaved-empty-columns.csv": (
+        587,
+        587,
+        0,
+        1,
+        1,
+    ),
+    HYNDBURN_2025_03: (889, 888, 1, 0, None),
+    "hyndburn_2025-08_spend-over-250.csv": (551, 551, 0, 0, 1),
+    "hyndburn_2026-01_spend-over-250.csv": (446, 446, 0, 0, 1),
+    "leeds_2010-12_spending_first300KB.csv": (1324, 1324, 0, 0, 1),
+    "leeds_2011-04_spending_trailing-commas_first600KB.csv": (2512, 2512, 0, 0, 1),
+    "leeds_2013-04_spending_camelcase-header_first600KB.csv": (2711, 2711, 0, 0, 1),
+    "newcastle_2010-08_invoices-over-500_title-rows.csv": (4302, 4302, 0, 0, 3),
+    "newcastle_2017-01_invoices-over-250_title-rows_first600KB.csv": (
+        3709,
+        3709,
+        0,
+        0,
+        3,
+    ),
+    "northtyneside_2015-11_spend_first600KB.csv": (3082, 3082, 0, 0, 1),
+    "oxford_2014-q2_expenditure-over-500_time-not-date.csv": (3836, 0, 3836, 0, 1),
+    "oxford_2015-q1_expenditure-over-500.csv": (3864, 3864, 0, 0, 1),
+    "oxford_2016-q2_expenditure-over-500_snake-case-header.csv": (3335, 3335, 0, 0, 1),
+    "oxford_2018-q1_expenditure-over-500.csv": (1220, 1220, 0, 0, 1),
+    "trafford_2026-27_supplier-spend_first4000lines.csv": (3999, 3999, 0, 0, 1),
+}
+NO_DATE_COLUMN = {"darlington_2011-11_payments-over-500_sql-preamble.csv"}
+
+
+@cache
+def _read(name: str) -> tuple[SpendFile, tuple[dict, ...]]:
+    sf = read_spend_file(SPEND / name, overrides=OVERRIDES.get(name))
+    rows = tuple(r for batch in sf.iter_batches() for r in batch)
+    return sf, rows
+
+
+def _physical_lines(path: Path, encoding: str) -> list[str]:
+    """The file split on CRLF, LF and bare CR, as PROVENANCE.md counts lines."""
+    return re.split(r"\r\n|\r|\n", path.read_bytes().decode(encoding))
+
+
+# --------------------------------------------------------------------------- real files
+
+
+@needs_real
+def test_all_thirty_real_files_are_covered():
+    assert sorted(p.name for p in SPEND.glob("*.csv")) == sorted(EXPECTED)
+
+
+@needs_real
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_file_reads_and_accounts_for_every_record(name):
+    sf, rows = _read(name)
+    records, accepted, rejected, blank, header_line = EXPECTED[name]
+    assert sf.stats == {
+        "records": records,
+        "accepted": accepted,
+        "rejected": rejected,
+        "blank_lines_skipped": blank,
+    }
+    assert sf.stats["records"] == sf.stats["accepted"] + sf.stats["rejected"] == len(rows)
+    assert sf.header_line == header_line
+    assert sf.preamble_lines == (header_line - 1 if header_line else 0)
+    assert len(sf.sha256) == 64 and sf.compression == "none"
+
+    assert "amount_gbp" in sf.column_map
+    if name in NO_DATE_COLUMN:
+        assert "payment_date" not in sf.column_map
+    else:
+        assert "payment_date" in sf.column_map
+    assert set(sf.column_map.values()) <= set(sf.original_columns)
+    assert len(set(sf.original_columns)) == len(sf.original_columns)
+
+    lines = [r["source_line"] for r in rows]
+    assert lines == sorted(set(lines)) and lines[0] > (header_line or 0)
+    assert [r["record_index"] for r in rows] == list(range(len(rows)))
+    for r in rows:
+        assert tuple(r) == CANONICAL_FIELDS
+        assert isinstance(json.loads(r["raw_record"]), dict)
+        if r["reject_reason"] is None:
+            assert isinstance(r["amount_gbp"], Decimal) and r["amount_gbp"].as_tuple().exponent == -2
+            assert isinstance(r["payment_date"], date)
+            assert r["is_credit"] == (r["amount_gbp"] < 0)
+        else:
+            assert r["reject_reason"].startswith(f"{name} line {r['source_line']}, ")
+
+
+@needs_real
+def test_headerless_file_needs_columns_override():
+    with pytest.raises(SpendFileError) as exc:
+        read_spend_file(SPEND / HYNDBURN_2025_03)
+    message = str(exc.value)
+    assert HYNDBURN_2025_03 in message and "overrides['columns']" in message
+    assert "line 1 already looks like data" in message and "line 983" in message
+
+
+@needs_real
+def test_headerless_file_with_override_rejects_the_trailing_header_row():
+    sf, rows = _read(HYNDBURN_2025_03)
+    assert sf.header_line is None and sf.original_columns[0] == "col_1"
+    (bad,) = [r for r in rows if r["reject_reason"]]
+    assert bad["source_line"] == 983 and "repeated header row" in bad["reject_reason"]
+    first = rows[0]
+    assert (first["supplier_name"], first["payment_date"], first["amount_gbp"]) == (
+        "Rhea Projects",
+        date(2025, 3, 4),
+        Decimal("2730.00"),
+    )
+
+
+def _independent_sum(path: Path, encoding: str, header_line: int, amount_col: str) -> tuple[Decimal, int]:
+    text = path.read_bytes().decode(encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = list(reader)[header_line - 1 :]
+    idx = rows[0].index(amount_col)
+    total, n = Decimal(0), 0
+    for row in rows[1:]:
+        if any(c.strip() for c in row):
+            total += Decimal(row[idx].replace(",", "").replace("£", "").strip())
+            n += 1
+    return total, n
+
+
+@needs_real
+@pytest.mark.parametrize(
+    ("name", "encoding", "amount_col"),
+    [
+        ("hyndburn_2017-01_spend-over-250.csv", "cp1252", "Net Amount(£)"),
+        (
+            "hyndburn_2023-06_spend-over-250_bom-blank-first-row.csv",
+            "utf-8-sig",
+            "Net Amount (£)",
+        ),
+        ("hyndburn_2024-03_spend-over-250_new-erp-layout.csv", "cp1252", "Amount Paid"),
+        (
+            "leeds_2013-04_spending_camelcase-header_first600KB.csv",
+            "ascii",
+            "NetAmount",
+        ),
+    ],
+)
+def test_accepted_amounts_reconcile_exactly(name, encoding, amount_col):
+    sf, rows = _read(name)
+    expected, n = _independent_sum(SPEND / name, encoding, sf.header_line, amount_col)
+    assert n == len(rows)
+    assert sum(r["amount_gbp"] for r in rows if r["reject_reason"] is None) == expected
+    assert sf.encoding == encoding or (encoding == "ascii" and sf.encoding == "utf-8")
+
+
+@needs_real
+def test_devon_padded_amounts_sum_to_the_published_total_line():
+    name = "devon_2025-12_spend-over-500_padded-amounts.csv"
+    sf, rows = _read(name)
+    (total_line,) = [r for r in rows if r["reject_reason"]]
+    assert "looks like a total line" in total_line["reject_reason"]
+    assert total_line["amount_gbp"] == Decimal("38360526.29")
+    assert sum(r["amount_gbp"] for r in rows if r["reject_reason"] is None) == Decimal("38360526.29")
+    assert sf.column_map["amount_gbp"] == " Amount "
+    assert rows[0]["amount_gbp"] == Decimal("519.95") and rows[0]["amount_raw"] == "519.95"
+
+
+@needs_real
+def test_devon_float_artefacts_quantise_to_pence():
+    _, rows = _read("devon_2025-03_spend-over-500_first500KB.csv")
+    by_raw = {r["amount_raw"]: r for r in rows}
+    assert by_raw["977.5999999999999"]["amount_gbp"] == Decimal("977.60")
+    assert by_raw["-857.0000000000001"]["amount_gbp"] == Decimal("-857.00")
+    assert by_raw["-857.0000000000001"]["is_credit"]
+    assert by_raw["977.5999999999999"]["payment_date"] == date(2025, 3, 3)  # "2025-03-03 00:00:00"
+
+
+@needs_real
+def test_hyndburn_2017_exact_duplicate_rows_are_both_kept():
+    name = "hyndburn_2017-01_spend-over-250.csv"
+    _, rows = _read(name)
+    lines = _physical_lines(SPEND / name, "cp1252")[1:]
+    expected_dups = {line: n for line, n in Counter(ln for ln in lines if ln).items() if n > 1}
+    assert len(expected_dups) == 2
+    got = Counter(r["raw_record"] for r in rows)
+    assert sorted(n for n in got.values() if n > 1) == sorted(expected_dups.values())
+
+
+@needs_real
+def test_redaction_whole_phrases_not_redactive_publishing():
+    _, oxford = _read("oxford_2014-q2_expenditure-over-500_time-not-date.csv")
+    spellings = Counter(r["supplier_name"] for r in oxford if r["is_redacted"])
+    assert spellings == {
+        "Redacted personal information": 72,
+        "Redacted personal data": 7,
+        "Redacted": 2,
+    }
+
+    _, hyndburn = _read(HYNDBURN_2025_03)
+    redactive = [r for r in hyndburn if r["supplier_name"] == "Redactive Publishing Ltd"]
+    assert redactive and not any(r["is_redacted"] for r in redactive)
+    _, oxford16 = _read("oxford_2016-q2_expenditure-over-500_snake-case-header.csv")
+    redactive = [r for r in oxford16 if (r["supplier_name"] or "").startswith("REDACTIVE PUBLISHING")]
+    assert redactive and not any(r["is_redacted"] for r in redactive)
+
+    _, devon = _read("devon_2012-10_spend-over-500_first400KB.csv")  # redacted invoice numbers
+    assert sum(r["is_redacted"] for r in devon) == 2210
+
+
+@needs_real
+def test_oxford_midnight_time_is_rejected_naming_file_line_and_field():
+    name = "oxford_2014-q2_expenditure-over-500_time-not-date.csv"
+    _, rows = _read(name)
+    assert rows[0]["reject_reason"] == f"{name} line 2, field 'Paid Date': '00:00:00' is a time with no date"
+    assert all(r["payment_date"] is None and r["payment_date_raw"] == "00:00:00" for r in rows)
+    assert rows[0]["amount_gbp"] == Decimal("1500.00")  # still parsed for the quarantine
+
+
+@needs_real
+def test_darlington_quarter_is_a_period_not_a_date():
+    _, rows = _read("darlington_2010-q2_payments-over-500_quarter-as-date.csv")
+    assert {r["payment_date"] for r in rows} == {None}
+    assert rows[0]["reject_reason"].endswith("field 'Date': 'July 2010-September 2010' is a period, not a payment date")
+    assert rows[0]["amount_gbp"] == Decimal("1142.00")
+
+
+@needs_real
+def test_darlington_sql_preamble_and_missing_date_column():
+    sf, rows = _read("darlington_2011-11_payments-over-500_sql-preamble.csv")
+    assert (sf.header_line, sf.preamble_lines, sf.encoding) == (21, 20, "cp1252")
+    assert sf.original_columns[:4] == ["col_1", "col_2", "Directotate", "Service"]
+    assert sf.column_map["amount_gbp"] == "Invoice Line Value (net of VAT)"
+    assert rows[0]["source_line"] == 22 and rows[0]["amount_gbp"] == Decimal("1000.00")
+    assert "no payment-date column" in rows[0]["reject_reason"]
+
+
+@needs_real
+def test_cr_only_file_yields_one_record_per_cr_line():
+    name = "hyndburn_2019-06_spend-over-250_cr-line-endings.csv"
+    _, rows = _read(name)
+    assert len(rows) == 252
+    assert rows[-1]["source_line"] == 253
+    assert rows[0]["description"] == "AGENCY STAFF  WK 5.5.19"
+
+
+@needs_real
+def test_embedded_newlines_keep_source_line_at_record_start():
+    name = "hyndburn_2024-03_spend-over-250_new-erp-layout.csv"
+    _, rows = _read(name)
+    physical = _physical_lines(SPEND / name, "cp1252")
+    multi = [(i, r) for i, r in enumerate(rows) if any("\n" in v for v in json.loads(r["raw_record"]).values())]
+    assert len(multi) >= 20
+    for i, r in multi:
+        cells = list(json.loads(r["raw_record"]).values())
+        assert physical[r["source_line"] - 1].startswith(cells[0])
+        breaks = sum(v.count("\n") for v in cells)
+        if i + 1 < len(rows):
+            assert rows[i + 1]["source_line"] == r["source_line"] + breaks + 1
+
+
+@needs_real
+def test_hyndburn_pcard_and_pound_prefixed_amounts():
+    _, rows = _read("hyndburn_2024-03_spend-over-250_new-erp-layout.csv")
+    assert rows[0]["transaction_number"] == "P-CARD- MAR 24" and rows[0]["is_pcard"]
+    assert rows[0]["amount_gbp"] == Decimal("322.50") and rows[0]["amount_raw"] == "£322.50"
+    assert rows[-1]["amount_gbp"] == Decimal("3128.02")  # "£3,128.02" in cp1252
+    _, pcard = _read("hyndburn_2021-03_pcard_spend-over-250.csv")
+    assert sum(r["is_pcard"] for r in pcard) == 14
+    assert pcard[0]["payment_date"] == date(2021, 2, 17)  # 17/02/21
+
+
+@needs_real
+def test_trafford_maps_payment_date_not_effective_date_and_reads_na_as_null():
+    sf, rows = _read("trafford_2026-27_supplier-spend_first4000lines.csv")
+    assert sf.column_map["payment_date"] == "PaymentDate"
+    assert sf.column_map["irrecoverable_vat_gbp"] == "IrrecoverableVATAmount"
+    assert rows[0]["payment_date"] == date(2026, 5, 29) and rows[1]["proclass_code"] is None
+    assert rows[0]["irrecoverable_vat_gbp"] == Decimal("0.00")
+    assert sum(r["is_credit"] for r in rows) == 282
+
+
+# --------------------------------------------------------------------------- synthetic
+
+HEADER = "Supplier Name,Payment Date,Net Amount (£),Transaction Number\r\n"
+ROWS = 'ACME LTD,01/04/2024,"£1,234.00",\r\nREDACTED,02/04/2024,"(250.50)",P-CARD APR\r\n'
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _rows(sf: SpendFile, batch_rows: int = 50_000) -> list[dict]:
+    return [r for batch in sf.iter_batches(batch_rows) for r in batch]
+
+
+def test_gzip_with_misleading_txt_extension(tmp_path):
+    content = (HEADER + "ACME LTD,01/04/2024,1234.00,T1\r\n").encode("cp1252")
+    path = _write(tmp_path, "spend.txt", gzip.compress(content))
+    sf = read_spend_file(path)
+    assert (sf.compression, sf.encoding) == ("gzip", "cp1252")
+    (row,) = _rows(sf)
+    assert row["amount_gbp"] == Decimal("1234.00") and row["supplier_name"] == "ACME LTD"
+    import hashlib
+
+    assert sf.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()  # of the bytes on disk
+
+
+def test_zip_reads_the_first_csv_member(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.md", "not data")
+        zf.writestr("spend.csv", (HEADER + "ACME LTD,2024-04-01,99,T1\r\n").encode("utf-8"))
+    sf = read_spend_file(_write(tmp_path, "download.txt", buf.getvalue()))
+    (row,) = _rows(sf)
+    assert sf.compression == "zip" and row["payment_date"] == date(2024, 4, 1)
+    assert row["amount_gbp"] == Decimal("99.00")
+
+
+def test_cp437_pound_sign(tmp_path):
+    text = "Supplier Name,Payment Date,Net Amount (£)\r\nCAFÉ LTD,3 Apr 2023,£492.00\r\n"
+    sf = read_spend_file(_write(tmp_path, "dos.csv", text.encode("cp437")))
+    (row,) = _rows(sf)
+    assert sf.encoding == "cp437" and sf.column_map["amount_gbp"] == "Net Amount (£)"
+    assert row["amount_gbp"] == Decimal("492.00") and row["supplier_name"] == "CAFÉ LTD"
+
+
+def test_double_encoded_utf8_pound_is_repaired(tmp_path):
+    text = "Supplier Name,Payment Date,Net Amount (£),Description\nACME,05-Oct-21,£540,Fee £5 café\n"
+    mojibake = text.encode("utf-8").decode("cp1252").encode("utf-8")
+    assert b"\xc3\x82\xc2\xa3" in mojibake
+    sf = read_spend_file(_write(tmp_path, "mojibake.csv", mojibake))
+    (row,) = _rows(sf)
+    assert sf.double_encoded and sf.column_map["amount_gbp"] == "Net Amount (£)"
+    assert row["amount_gbp"] == Decimal("540.00") and row["description"] == "Fee £5 café"
+    assert json.loads(row["raw_record"])["Net Amount (£)"] == "Â£540"  # raw kept as decoded
+
+
+def test_bare_cr_line_endings_and_blank_rows(tmp_path):
+    text = "Title row\r,,,\r" + HEADER.replace("\r\n", "\r") + ROWS.replace("\r\n", "\r") + ",,,\r"
+    sf = read_spend_file(_write(tmp_path, "mac.csv", text.encode("cp1252")))
+    rows = _rows(sf)
+    assert (sf.header_line, sf.preamble_lines) == (3, 2)
+    assert [r["source_line"] for r in rows] == [4, 5]
+    assert sf.stats == {
+        "records": 2,
+        "accepted": 2,
+        "rejected": 0,
+        "blank_lines_skipped": 1,
+    }
+    assert rows[0]["amount_gbp"] == Decimal("1234.00") and not rows[0]["is_redacted"]
+    assert rows[1]["amount_gbp"] == Decimal("-250.50") and rows[1]["is_credit"]
+    assert rows[1]["is_redacted"] and rows[1]["is_pcard"]
+
+
+def test_headerless_file_error_then_columns_override(tmp_path):
+    path = _write(
+        tmp_path,
+        "noheader.csv",
+        b'ACME LTD,,04/03/2025,"2,730.00"\nBETA,,05/03/2025,12\n',
+    )
+    with pytest.raises(SpendFileError, match=r"noheader\.csv: no header row; line 1 looks like data"):
+        read_spend_file(path)
+    sf = read_spend_file(
+        path,
+        overrides={"columns": ["supplier_name", None, "payment_date", "amount_gbp"]},
+    )
+    rows = _rows(sf)
+    assert sf.header_line is None and sf.column_map["amount_gbp"] == "col_4"
+    assert [r["amount_gbp"] for r in rows] == [Decimal("2730.00"), Decimal("12.00")]
+    assert json.loads(rows[0]["raw_record"]) == {
+        "col_1": "ACME LTD",
+        "col_3": "04/03/2025",
+        "col_4": "2,730.00",
+    }
+
+
+def test_header_line_column_map_delimiter_and_date_format_overrides(tmp_path):
+    text = "Our export\nWho|When|Paid|Ref\nACME|2024.04.01|10.5|X1\nBETA|oops|x|X2\n"
+    path = _write(tmp_path, "piped.csv", text.encode())
+    with pytest.raises(SpendFileError, match=r"line 3 looks like data .*overrides\['header_line'\]"):
+        read_spend_file(path)
+    sf = read_spend_file(
+        path,
+        overrides={
+            "header_line": 2,
+            "date_format": "%Y.%m.%d",
+            "column_map": {
+                "supplier_name": "Who",
+                "payment_date": "When",
+                "amount_gbp": "Paid",
+            },
+        },
+    )
+    good, bad = _rows(sf)
+    assert sf.delimiter == "|" and good["payment_date"] == date(2024, 4, 1) and good["reject_reason"] is None
+    assert bad["reject_reason"] == (
+        "piped.csv line 4, field 'When': 'oops' does not match date_format '%Y.%m.%d'; "
+        "field 'Paid': 'x' is not an amount"
+    )
+
+
+def test_unknown_override_and_column_are_clear_errors(tmp_path):
+    path = _write(tmp_path, "s.csv", (HEADER + "A,01/01/2024,1,T\r\n").encode())
+    with pytest.raises(SpendFileError, match=r"unknown override\(s\) \['encodnig'\]"):
+        read_spend_file(path, overrides={"encodnig": "cp1252"})
+    with pytest.raises(SpendFileError, match="'Nope' is not a column of this file"):
+        read_spend_file(path, overrides={"column_map": {"amount_gbp": "Nope"}})
+
+
+def test_batches_stream_in_requested_sizes(tmp_path):
+    body = "".join(f"S{i},01/04/2024,{i}.00,T{i}\r\n" for i in range(250))
+    sf = read_spend_file(_write(tmp_path, "many.csv", (HEADER + body).encode()))
+    sizes = [len(b) for b in sf.iter_batches(batch_rows=100)]
+    assert sizes == [100, 100, 50] and sf.stats["accepted"] == 250
+
+
+def test_extended_alias_table_is_used(tmp_path):
+    path = _write(
+        tmp_path,
+        "odd.csv",
+        b"Beneficiary Moniker,Payment Date,Amount\nACME,01/04/2024,5\n",
+    )
+    assert "supplier_name" not in read_spend_file(path).column_map
+    base = (Path(__file__).resolve().parents[2] / "config/spend_column_aliases.yml").read_text()
+    custom = tmp_path / "aliases.yml"
+    custom.write_text(base.replace("supplier_name:\n", "supplier_name:\n  - beneficiary moniker\n", 1))
+    sf = read_spend_file(path, aliases_path=custom)
+    assert sf.column_map["supplier_name"] == "Beneficiary Moniker"
+    custom.write_text("amout_gbp: [amount]\n")
+    with pytest.raises(SpendFileError, match=r"unknown key\(s\) \['amout_gbp'\]"):
+        read_spend_file(path, aliases_path=custom)
+
+
+@pytest.mark.parametrize(
+    ("cell", "redacted"),
+    [
+        ("REDACTED", True),
+        ("Redacted personal information", True),
+        ("REDACTED UNDER DP ACT", True),
+        ("Personal data", True),
+        ("withheld", True),
+        ("Name withheld", True),
+        ("*****", True),
+        ("  Redacted Personal Data  ", True),
+        ("REDACTIVE PUBLISHING LTD", False),
+        ("REDACTIVE PUBLISHING LIMITED   ", False),
+        ("Personal Data Protection Services Ltd", False),
+        ("ACME LTD", False),
+    ],
+)
+def test_redaction_patterns(cell, redacted):
+    assert (load_aliases().redaction.search(cell) is not None) is redacted
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("£1,234.00", "1234.00"),
+        ("(3728)", "-3728.00"),
+        (" 507.50 ", "507.50"),
+        ("0142.", "142.00"),
+        ("1,708.75", "1708.75"),
+        ("-1,384.00", "-1384.00"),
+        ("977.5999999999999", "977.60"),
+        ("1424", "1424.00"),
+        ("Â£43.20", "43.20"),
+        ("12.345", "12.35"),
+    ],
+)
+def test_parse_amount(raw, expected):
+    assert parse_amount(raw) == (Decimal(expected), None)
+
+
+@pytest.mark.parametrize("raw", ["Amount Paid", "1,23,4", "NaN", "", "12..5"])
+def test_parse_amount_rejects(raw):
+    value, problem = parse_amount(raw)
+    assert value is None and problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("04/01/2017", date(2017, 1, 4)),
+        ("17/02/21", date(2021, 2, 17)),
+        ("05-Oct-21", date(2021, 10, 5)),
+        ("3 Apr 2023", date(2023, 4, 3)),
+        ("06-Apr-2011", date(2011, 4, 6)),
+        ("2026-05-29", date(2026, 5, 29)),
+        ("2025-03-03 00:00:00", date(2025, 3, 3)),
+        ("45000", date(2023, 3, 15)),  # Excel serial
+    ],
+)
+def test_parse_date(raw, expected):
+    assert parse_date(raw) == (expected, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("00:00:00", "is a time with no date"),
+        ("July 2010-September 2010", "is a period"),
+        ("31/02/2024", "not a real calendar date"),
+        ("12/MCL/3156", "not a recognised date"),
+        ("", "blank"),
+    ],
+)
+def test_parse_date_problems(raw, problem):
+    value, message = parse_date(raw)
+    assert value is None and problem in message
