@@ -145,13 +145,16 @@ def load_register(con, council: Council, run_id: str) -> dict[str, int | str]:
     con.execute("delete from raw.contracts where council_id = ?", [council.id])
     con.execute("delete from raw.contracts_quarantine where council_id = ?", [council.id])
     cols = ["council_id", "source_file", "file_sha256", "source_line", *COLUMNS, "raw_record", "run_id"]
+    if not rows:
+        raise ValueError(f"{path}: no usable contracts ({len(rejects)} rows quarantined); register left as it was")
     con.executemany(
         f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",  # noqa: S608
         [[council.id, path.name, sha, r["source_line"], *(r[c] for c in COLUMNS), r["raw_record"], run_id] for r in rows],
     )
-    con.executemany(
-        "insert into raw.contracts_quarantine values (?, ?, ?, ?, ?, ?, ?)",
-        [[council.id, path.name, sha, r["source_line"], r["reject_reason"], r["raw_record"], run_id] for r in rejects],
-    )
+    if rejects:
+        con.executemany(
+            "insert into raw.contracts_quarantine values (?, ?, ?, ?, ?, ?, ?)",
+            [[council.id, path.name, sha, r["source_line"], r["reject_reason"], r["raw_record"], run_id] for r in rejects],
+        )
     log.info("contract register %s: %d contracts, %d quarantined", path.name, len(rows), len(rejects))
     return {"status": "loaded", "rows": len(rows), "rejected": len(rejects)}

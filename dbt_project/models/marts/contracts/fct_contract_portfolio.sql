@@ -54,8 +54,10 @@ supplier_spend_after_end as (
 
 published as (
 
-    select distinct ocid
-    from {{ ref('stg_contracts_finder__releases') }}
+    -- a register may cite the ocid or the Contracts Finder notice id
+    select ocid as notice_ref from {{ ref('stg_contracts_finder__releases') }}
+    union
+    select notice_id as notice_ref from {{ ref('stg_contracts_finder__releases') }}
 
 ),
 
@@ -79,13 +81,13 @@ measured as (
         coalesce(supplier_spend_after_end.spend_after_end_gbp, 0) as spend_after_end_gbp,
         as_at.as_at_date,
         {{ dbt.datediff('as_at.as_at_date', 'contracts.end_date', 'day') }} as days_to_expiry,
-        contracts.notice_id is not null and published.ocid is not null as is_published_on_cf_fts,
+        published.notice_ref is not null as is_published_on_cf_fts,
         contracts.notice_id
     from contracts
     left join as_at on contracts.council_id = as_at.council_id
     left join contract_spend on contracts.contract_id = contract_spend.contract_id
     left join supplier_spend_after_end on contracts.contract_id = supplier_spend_after_end.contract_id
-    left join published on contracts.notice_id = published.ocid
+    left join published on contracts.notice_id = published.notice_ref
 
 ),
 

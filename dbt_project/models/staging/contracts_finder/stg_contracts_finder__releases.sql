@@ -13,6 +13,7 @@ renamed as (
         release_key,
         ocid,
         release_id,
+        regexp_replace(release_id, '-[0-9]+$', '') as notice_id,
         buyer_id,
 
         -- strings
