@@ -52,9 +52,9 @@ sample: setup
 run: setup airflow-db sample
 	for dag in $(DAG_ORDER); do
 		echo "== airflow dags test $$dag $(RUN_DATE)"
-		$(BIN)/airflow dags test $$dag $(RUN_DATE) > $(AIRFLOW_HOME)/dags_test_$$dag.log 2>&1 \
+		AIRFLOW__LOGGING__LOGGING_LEVEL=INFO $(BIN)/airflow dags test $$dag $(RUN_DATE) > $(AIRFLOW_HOME)/dags_test_$$dag.log 2>&1 \
 			|| { tail -50 $(AIRFLOW_HOME)/dags_test_$$dag.log; echo "DAG $$dag failed: see $(AIRFLOW_HOME)/dags_test_$$dag.log"; exit 1; }
-		grep -qE "state=(DagRunState\.)?success|DagRun Finished.*state=success" $(AIRFLOW_HOME)/dags_test_$$dag.log \
+		grep -qE "DagRun Finished: dag_id=$$dag,.*state=success" $(AIRFLOW_HOME)/dags_test_$$dag.log \
 			|| { tail -50 $(AIRFLOW_HOME)/dags_test_$$dag.log; echo "DAG $$dag did not succeed"; exit 1; }
 	done
 	$(BIN)/procure outputs

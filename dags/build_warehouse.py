@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL
 
 
 @dag(
@@ -18,7 +18,7 @@ from procure.assets import DEFAULT_ARGS, MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_
     doc_md=__doc__,
 )
 def build_warehouse():
-    @task(outlets=[MARTS], pool=WRITER_POOL)
+    @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY)
     def dbt_build():
         from procure.tasks import build_warehouse as build
 

@@ -29,7 +29,7 @@ def ingest_finance_spend():
     def load_spend_files(run_id=None, dag_run=None):
         from procure.tasks import ingest_spend
 
-        return ingest_spend(run_id, dag_run.run_after)
+        return ingest_spend(run_id, dag_run.logical_date or dag_run.run_after)
 
     load_spend_files()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY
 
 
 @dag(
@@ -23,7 +23,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS
     doc_md=__doc__,
 )
 def publish_board_pack():
-    @task
+    @task(**NO_RETRY)
     def render(params=None):
         from datetime import date
 

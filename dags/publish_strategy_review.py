@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY
 
 
 @dag(
@@ -23,7 +23,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS
     doc_md=__doc__,
 )
 def publish_strategy_review():
-    @task
+    @task(**NO_RETRY)
     def extract(params=None):
         from procure.tasks import publish_strategy_reviews
 

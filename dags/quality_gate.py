@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL
 
 
 @dag(
@@ -22,11 +22,12 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, WRITER_POOL
     doc_md=__doc__,
 )
 def quality_gate():
-    @task(outlets=[GATED_MARTS], pool=WRITER_POOL)
+    @task(outlets=[GATED_MARTS], pool=WRITER_POOL, **NO_RETRY)
     def run_checkpoints(run_id=None, dag_run=None):
         from procure.tasks import quality_gate as gate
 
-        return gate(run_id, dag_run.run_after.date())
+        # asset-triggered runs have no logical date: they check as of when they ran
+        return gate(run_id, (dag_run.logical_date or dag_run.run_after).date())
 
     run_checkpoints()
 

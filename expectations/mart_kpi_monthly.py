@@ -24,7 +24,5 @@ def build(ctx: dict[str, Any]) -> list:
             max_value=ctx["raw_spend_total"] + 0.005,
         ),
     ]
-    checks += [
-        critical(gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1) for c in SHARES
-    ]
+    checks += [critical(gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1) for c in SHARES]
     return checks

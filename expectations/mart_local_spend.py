@@ -13,9 +13,7 @@ TABLE = "marts.mart_local_spend"
 
 def build(ctx: dict[str, Any]) -> list:
     return [
-        critical(
-            gxe.ExpectCompoundColumnsToBeUnique, column_list=["council_id", "month", "service_area"]
-        ),
+        critical(gxe.ExpectCompoundColumnsToBeUnique, column_list=["council_id", "month", "service_area"]),
         *[
             critical(gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1)
             for c in ("local_share", "sme_share", "vcse_share")

@@ -1,2 +1,3 @@
 """procure: procurement data warehouse for UK councils."""
+
 __version__ = "0.1.0"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from airflow.sdk import Asset
 
 RAW_SPEND = Asset("warehouse://raw/spend_lines")
@@ -12,5 +14,6 @@ GATED_MARTS = Asset("warehouse://marts/quality_gated")
 
 WRITER_POOL = "duckdb_writer"  # one slot: DuckDB allows one writer per file
 
-DEFAULT_ARGS = {"owner": "data-eng", "retries": 1}
+DEFAULT_ARGS = {"owner": "data-eng", "retries": 1, "retry_delay": timedelta(seconds=30)}
+NO_RETRY = {"retries": 0}  # deterministic steps (dbt, gate, publish): a retry would fail the same way
 IO_RETRIES = {"retries": 2, "retry_exponential_backoff": True}

@@ -31,7 +31,9 @@ def _month(value: str | None) -> date | None:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """Procurement data warehouse for UK councils."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @main.command("sample-data")
@@ -52,11 +54,13 @@ def ingest(run_id: str, as_of: str | None) -> None:
     from procure import tasks
 
     day = date.fromisoformat(as_of) if as_of else date.today()
-    _echo({
-        "spend": tasks.ingest_spend(run_id, day),
-        "contracts": tasks.ingest_contracts(run_id),
-        "notices": tasks.ingest_notices(run_id),
-    })
+    _echo(
+        {
+            "spend": tasks.ingest_spend(run_id, day),
+            "contracts": tasks.ingest_contracts(run_id),
+            "notices": tasks.ingest_notices(run_id),
+        }
+    )
 
 
 @main.command()
@@ -87,10 +91,12 @@ def publish(month: str | None, fiscal_year: int | None) -> None:
     """Publish board packs and strategy-review extracts (only from a gate-passed warehouse)."""
     from procure import tasks
 
-    _echo({
-        "board_pack": tasks.publish_board_packs(_month(month)),
-        "strategy_review": tasks.publish_strategy_reviews(fiscal_year),
-    })
+    _echo(
+        {
+            "board_pack": tasks.publish_board_packs(_month(month)),
+            "strategy_review": tasks.publish_strategy_reviews(fiscal_year),
+        }
+    )
 
 
 @main.command()

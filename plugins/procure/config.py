@@ -101,9 +101,7 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 spend_glob=str(entry.get("spend_glob", "*.csv")),
                 contracts_file=_resolve(entry.get("contracts_file")),
                 notices_dir=_resolve(entry.get("notices_dir")),
-                local_postcode_prefixes=tuple(
-                    str(p).upper().strip() for p in entry.get("local_postcode_prefixes", [])
-                ),
+                local_postcode_prefixes=tuple(str(p).upper().strip() for p in entry.get("local_postcode_prefixes", [])),
                 fiscal_year_start_month=fy,
                 spend_overrides=dict(entry.get("spend_overrides") or {}),
             )

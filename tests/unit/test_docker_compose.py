@@ -105,7 +105,7 @@ def _environment(service: dict[str, Any]) -> dict[str, Any]:
     env = service.get("environment") or {}
     if isinstance(env, list):
         pairs = (item.split("=", 1) if "=" in item else (item, None) for item in env)
-        return {key: value for key, value in pairs}
+        return dict(pairs)
     return dict(env)
 
 
@@ -201,12 +201,8 @@ def test_checks_reject_bad_input() -> None:
     assert _literal_secrets({"services": {"x": {"environment": ["API_TOKEN=abc"]}}})
     assert _non_loopback_ports({"services": {"x": {"ports": ["8080:8080"]}}})
     assert _non_loopback_ports({"services": {"x": {"ports": ["0.0.0.0:8080:8080"]}}})
-    assert _non_loopback_ports(
-        {"services": {"x": {"ports": [{"target": 80, "published": 80}]}}}
-    )
-    assert not _non_loopback_ports(
-        {"services": {"x": {"ports": ["127.0.0.1:8080:8080"]}}}
-    )
+    assert _non_loopback_ports({"services": {"x": {"ports": [{"target": 80, "published": 80}]}}})
+    assert not _non_loopback_ports({"services": {"x": {"ports": ["127.0.0.1:8080:8080"]}}})
     assert _referenced_vars("a $${NOT_A_VAR} ${REAL:-x} $BARE") == {"REAL", "BARE"}
     assert _compose_vars({"x": ["${A:?a}", {"k": "u:${B}@h"}]}) == {"A", "B"}
 
@@ -242,19 +238,13 @@ def test_airflow_services_share_one_image(services: dict[str, Any]) -> None:
         svc = services[name]
         assert svc.get("build") == EXPECTED_BUILD, f"{name} build: {svc.get('build')!r}"
         builds[name] = (repr(svc.get("build")), svc.get("image"))
-    assert len(set(builds.values())) == 1, (
-        f"Airflow services differ in build/image: {builds}"
-    )
-    assert next(iter(builds.values()))[1], (
-        "Airflow services should name the shared image"
-    )
+    assert len(set(builds.values())) == 1, f"Airflow services differ in build/image: {builds}"
+    assert next(iter(builds.values()))[1], "Airflow services should name the shared image"
 
 
 def test_anchor_for_common_config(compose: dict[str, Any], compose_text: str) -> None:
     assert "x-airflow-common" in compose
-    assert re.search(
-        r"^x-airflow-common:\s*&airflow-common\b", compose_text, re.MULTILINE
-    )
+    assert re.search(r"^x-airflow-common:\s*&airflow-common\b", compose_text, re.MULTILINE)
     assert compose_text.count("<<: *airflow-common\n") == len(AIRFLOW_SERVICES)
 
 
@@ -296,10 +286,7 @@ def test_service_commands(services: dict[str, Any], name: str, command: str) -> 
 @pytest.mark.parametrize("name", [n for n in AIRFLOW_SERVICES if n != "airflow-init"])
 def test_waits_for_init(services: dict[str, Any], name: str) -> None:
     depends = services[name].get("depends_on") or {}
-    assert (
-        depends.get("airflow-init", {}).get("condition")
-        == "service_completed_successfully"
-    )
+    assert depends.get("airflow-init", {}).get("condition") == "service_completed_successfully"
     assert depends.get("postgres", {}).get("condition") == "service_healthy"
 
 
@@ -346,9 +333,7 @@ def test_scheduler_healthcheck_is_wired(services: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- exposure & secrets
 
 
-def test_ports_bound_to_loopback_only(
-    compose: dict[str, Any], services: dict[str, Any]
-) -> None:
+def test_ports_bound_to_loopback_only(compose: dict[str, Any], services: dict[str, Any]) -> None:
     assert _non_loopback_ports(compose) == []
     assert services["airflow-apiserver"].get("ports") == ["127.0.0.1:8080:8080"]
     assert not services["postgres"].get("ports"), "metadata DB must not be published"
@@ -361,13 +346,9 @@ def test_no_literal_secrets(compose: dict[str, Any]) -> None:
 def test_required_secrets_fail_loudly(services: dict[str, Any]) -> None:
     env = _environment(services["airflow-scheduler"])
     secrets = {k: v for k, v in env.items() if _is_secret_key(k)}
-    assert {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"} <= set(
-        secrets
-    )
+    assert {"AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"} <= set(secrets)
     for key, value in secrets.items():
-        assert _REQUIRED_REFERENCE.match(value), (
-            f"{key} should use ${{VAR:?...}}: {value!r}"
-        )
+        assert _REQUIRED_REFERENCE.match(value), f"{key} should use ${{VAR:?...}}: {value!r}"
     pg_password = _environment(services["postgres"])["POSTGRES_PASSWORD"]
     assert _REQUIRED_REFERENCE.match(pg_password), pg_password
 
@@ -385,17 +366,13 @@ def test_env_example_covers_compose_vars(compose: dict[str, Any]) -> None:
     missing = referenced - set(example)
     assert not missing, f".env.example lacks {sorted(missing)}"
     unused = set(example) - referenced
-    assert not unused, (
-        f".env.example has variables compose never uses: {sorted(unused)}"
-    )
+    assert not unused, f".env.example has variables compose never uses: {sorted(unused)}"
 
 
 def test_env_example_holds_no_real_secrets() -> None:
     for key, value in _env_example_vars().items():
         if _is_secret_key(key):
-            assert value == "" or "change-me" in value, (
-                f"{key} looks like a real secret"
-            )
+            assert value == "" or "change-me" in value, f"{key} looks like a real secret"
 
 
 # --------------------------------------------------------------------------- image & mounts
@@ -403,10 +380,7 @@ def test_env_example_holds_no_real_secrets() -> None:
 
 def test_venv_not_shadowed_by_bind_mount(services: dict[str, Any]) -> None:
     for name in AIRFLOW_SERVICES:
-        volumes = [
-            str(v) if not isinstance(v, dict) else v.get("target")
-            for v in services[name].get("volumes") or []
-        ]
+        volumes = [str(v) if not isinstance(v, dict) else v.get("target") for v in services[name].get("volumes") or []]
         assert ".:/opt/procure" in volumes, f"{name} lacks the project bind mount"
         targets = {v.split(":")[1] if ":" in v else v for v in volumes}
         assert "/opt/venv" not in targets, f"{name} shadows /opt/venv"
@@ -423,9 +397,7 @@ def test_dockerfile() -> None:
 
 
 def test_dockerignore() -> None:
-    entries = {
-        line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()
-    }
+    entries = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
     required = {
         ".venv",
         "warehouse",

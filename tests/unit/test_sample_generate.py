@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from procure.sample.generate import CONTRACT_HEADER, generate_sample
 from procure.sample.reference import PROCLASS
 
@@ -134,9 +135,7 @@ def test_spend_lines_look_like_a_real_council_file(out, summary):
         _, month_rows, _ = read_spend(out / entry["path"])
         first = date.fromisoformat(entry["path"][-11:-4] + "-01")
         for row in month_rows:
-            paid = datetime.strptime(
-                row.get("Payment Date") or row["Date Paid"], "%d/%m/%Y"
-            )
+            paid = datetime.strptime(row.get("Payment Date") or row["Date Paid"], "%d/%m/%Y")
             assert (paid.year, paid.month) == (first.year, first.month)
         rows += month_rows
     n = len(rows)
@@ -162,9 +161,7 @@ def test_spend_lines_look_like_a_real_council_file(out, summary):
     company_numbers = {r["Company Number"] for r in rows if r["Company Number"]}
     assert all(len(c) == 8 for c in company_numbers)
     charity_numbers = {r["Charity Number"] for r in rows if r["Charity Number"]}
-    assert charity_numbers and all(
-        c.isdigit() and len(c) in (6, 7) for c in charity_numbers
-    )
+    assert charity_numbers and all(c.isdigit() and len(c) in (6, 7) for c in charity_numbers)
 
 
 def test_spend_has_duplicates_name_variants_and_a_heavy_tail(out, summary):
@@ -214,9 +211,7 @@ def test_contract_register_columns_and_values(out, summary):
         end = datetime.strptime(r["Contract End Date"], "%d/%m/%Y").date()
         assert date(2017, 1, 1) <= start < end
         months = (end - as_of).days / 30.44
-        buckets["expired" if months < 0 else min(int(months // 6), 3)] += (
-            1  # 0: 0-6, 1: 6-12, 2: 12-18, 3: >18
-        )
+        buckets["expired" if months < 0 else min(int(months // 6), 3)] += 1  # 0: 0-6, 1: 6-12, 2: 12-18, 3: >18
     assert all(buckets[b] >= 15 for b in ("expired", 0, 1, 2, 3)), buckets
 
 
@@ -277,9 +272,7 @@ def test_notices_are_contracts_finder_shaped_ocds(out, summary):
     parties = [p for r in releases for p in r["parties"]]
     assert any("&amp;" in p["name"] for p in parties)
     assert any(p["address"].get("postalCode", "") == "" for p in parties)
-    assert {"United Kingdom", "England", "UK", "GB"} <= {
-        p["address"].get("countryName") for p in parties
-    }
+    assert {"United Kingdom", "England", "UK", "GB"} <= {p["address"].get("countryName") for p in parties}
     assert any(r["tender"]["value"]["amount"] in (0, 1) for r in releases)
 
 
@@ -291,9 +284,7 @@ def test_register_links_to_award_notices(out, summary):
             if release["tag"] == ["award"]:
                 url = release["tender"]["documents"][0]["url"]
                 notice_ids.add(url.rsplit("/", 1)[1])
-    linked = [
-        r for r in read_register(out) if r["Contracts Finder Notice ID"] in notice_ids
-    ]
+    linked = [r for r in read_register(out) if r["Contracts Finder Notice ID"] in notice_ids]
     assert len(linked) >= 15
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from procure.config import PROJECT_ROOT, Council
 from procure.extract.parse import parse_amount, parse_date
-from procure.extract.sniff import open_decompressed, detect_compression, scan_encoding, sha256_of
+from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def _company(value: str | None) -> str | None:
     return v.zfill(8) if v.isdigit() else v
 
 
-def read_register(path: Path, aliases_path: Path = ALIASES_PATH) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+def read_register(
+    path: Path, aliases_path: Path = ALIASES_PATH
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
     """Return (rows, rejects, sha256). Every data line ends up in exactly one of the lists."""
     aliases = {field: {_key(a) for a in names} for field, names in yaml.safe_load(aliases_path.read_text()).items()}
     compression = detect_compression(path)
@@ -69,8 +71,7 @@ def read_register(path: Path, aliases_path: Path = ALIASES_PATH) -> tuple[list[d
     for required in ("contract_ref", "supplier_name"):
         if required not in column_of:
             raise ValueError(
-                f"{path}: no column for {required!r} in header {header!r}; "
-                f"add its spelling to {aliases_path}"
+                f"{path}: no column for {required!r} in header {header!r}; add its spelling to {aliases_path}"
             )
     rows, rejects = [], []
     for cells in reader:
@@ -101,7 +102,13 @@ def read_register(path: Path, aliases_path: Path = ALIASES_PATH) -> tuple[list[d
                 if problem:
                     problems.append(f"field {header[column_of[field]]!r}: {problem}")
         if problems:
-            rejects.append({"source_line": line, "reject_reason": f"{path.name} line {line}: " + "; ".join(problems), "raw_record": raw})
+            rejects.append(
+                {
+                    "source_line": line,
+                    "reject_reason": f"{path.name} line {line}: " + "; ".join(problems),
+                    "raw_record": raw,
+                }
+            )
             continue
         row["is_sme"], row["is_vcse"] = _flag(row["is_sme"]), _flag(row["is_vcse"])
         row["supplier_company_number"] = _company(row["supplier_company_number"])
@@ -111,12 +118,14 @@ def read_register(path: Path, aliases_path: Path = ALIASES_PATH) -> tuple[list[d
     unique_rows = []
     for row in rows:
         if row["contract_ref"] in seen:
-            rejects.append({
-                "source_line": row["source_line"],
-                "reject_reason": f"{path.name} line {row['source_line']}: field 'contract_ref': "
-                f"{row['contract_ref']!r} already used on line {seen[row['contract_ref']]}",
-                "raw_record": row["raw_record"],
-            })
+            rejects.append(
+                {
+                    "source_line": row["source_line"],
+                    "reject_reason": f"{path.name} line {row['source_line']}: field 'contract_ref': "
+                    f"{row['contract_ref']!r} already used on line {seen[row['contract_ref']]}",
+                    "raw_record": row["raw_record"],
+                }
+            )
             continue
         seen[row["contract_ref"]] = row["source_line"]
         unique_rows.append(row)
@@ -124,10 +133,24 @@ def read_register(path: Path, aliases_path: Path = ALIASES_PATH) -> tuple[list[d
 
 
 COLUMNS = [
-    "contract_ref", "title", "description", "service_area", "procurement_category", "supplier_name",
-    "supplier_company_number", "supplier_charity_number", "supplier_postcode", "is_sme", "is_vcse",
-    "start_date", "end_date", "extension_options", "total_value_gbp", "annual_value_gbp",
-    "procurement_route", "notice_id",
+    "contract_ref",
+    "title",
+    "description",
+    "service_area",
+    "procurement_category",
+    "supplier_name",
+    "supplier_company_number",
+    "supplier_charity_number",
+    "supplier_postcode",
+    "is_sme",
+    "is_vcse",
+    "start_date",
+    "end_date",
+    "extension_options",
+    "total_value_gbp",
+    "annual_value_gbp",
+    "procurement_route",
+    "notice_id",
 ]
 
 
@@ -148,13 +171,19 @@ def load_register(con, council: Council, run_id: str) -> dict[str, int | str]:
     if not rows:
         raise ValueError(f"{path}: no usable contracts ({len(rejects)} rows quarantined); register left as it was")
     con.executemany(
-        f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",  # noqa: S608
-        [[council.id, path.name, sha, r["source_line"], *(r[c] for c in COLUMNS), r["raw_record"], run_id] for r in rows],
+        f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
+        [
+            [council.id, path.name, sha, r["source_line"], *(r[c] for c in COLUMNS), r["raw_record"], run_id]
+            for r in rows
+        ],
     )
     if rejects:
         con.executemany(
             "insert into raw.contracts_quarantine values (?, ?, ?, ?, ?, ?, ?)",
-            [[council.id, path.name, sha, r["source_line"], r["reject_reason"], r["raw_record"], run_id] for r in rejects],
+            [
+                [council.id, path.name, sha, r["source_line"], r["reject_reason"], r["raw_record"], run_id]
+                for r in rejects
+            ],
         )
     log.info("contract register %s: %d contracts, %d quarantined", path.name, len(rows), len(rejects))
     return {"status": "loaded", "rows": len(rows), "rejected": len(rejects)}

@@ -168,24 +168,22 @@ def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, i
     counts = {"new": 0, "changed": 0, "unchanged": 0}
     for item in flattened:
         key = item.release["release_key"]
-        seen = con.execute(
-            "select content_sha256 from raw.notice_releases where release_key = ?", [key]
-        ).fetchall()
+        seen = con.execute("select content_sha256 from raw.notice_releases where release_key = ?", [key]).fetchall()
         if seen and seen[0][0] == item.release["content_sha256"]:
             counts["unchanged"] += 1
             continue
         counts["changed" if seen else "new"] += 1
         for table in ("notice_releases", "notice_parties", "notice_awards"):
-            con.execute(f"delete from raw.{table} where release_key = ?", [key])  # noqa: S608
-        cols = list(item.release) + ["run_id"]
+            con.execute(f"delete from raw.{table} where release_key = ?", [key])
+        cols = [*list(item.release), "run_id"]
         con.execute(
-            f"insert into raw.notice_releases ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",  # noqa: S608
+            f"insert into raw.notice_releases ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
             [*item.release.values(), run_id],
         )
         for table, rows in (("notice_parties", item.parties), ("notice_awards", item.awards)):
             for r in rows:
                 con.execute(
-                    f"insert into raw.{table} ({', '.join(r)}) values ({', '.join('?' * len(r))})",  # noqa: S608
+                    f"insert into raw.{table} ({', '.join(r)}) values ({', '.join('?' * len(r))})",
                     list(r.values()),
                 )
     return counts

@@ -105,7 +105,7 @@ def load_spend_file(con, council: Council, path: Path, run_id: str, loaded_at: d
         return FileLoad(path.name, "unchanged")
     for table in ("spend_lines", "spend_quarantine", "spend_files"):
         con.execute(
-            f"delete from raw.{table} where council_id = ? and source_file = ?",  # noqa: S608
+            f"delete from raw.{table} where council_id = ? and source_file = ?",
             [council.id, path.name],
         )
     for batch in sf.iter_batches():

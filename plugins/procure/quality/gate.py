@@ -75,8 +75,7 @@ def _context_figures(con, as_of: date) -> dict[str, Any]:
         "select count(*), coalesce(sum(amount_gbp), 0), min(payment_date) from raw.spend_lines"
     ).fetchall()[0]
     months = con.execute(
-        "select count(*) from (select distinct council_id, date_trunc('month', payment_date) "
-        "from raw.spend_lines)"
+        "select count(*) from (select distinct council_id, date_trunc('month', payment_date) from raw.spend_lines)"
     ).fetchall()[0][0]
     return {
         "raw_spend_rows": int(rows),
@@ -90,7 +89,7 @@ def _context_figures(con, as_of: date) -> dict[str, Any]:
 
 def _table_as_pandas(con, table: str):
     """Arrow -> pandas with decimals as floats and dates as datetimes, which GX compares."""
-    tbl = con.sql(f"select * from {table}").arrow()  # noqa: S608 - table names are ours
+    tbl = con.sql(f"select * from {table}").arrow()
     if isinstance(tbl, pa.RecordBatchReader):
         tbl = tbl.read_all()
     cols = []
@@ -195,7 +194,5 @@ def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_f
 
 def latest_gate_passed(con) -> bool:
     """Whether the most recent gate run on this warehouse passed (publishers check it)."""
-    rows = con.execute(
-        "select passed from ops.quality_runs order by recorded_at desc limit 1"
-    ).fetchall()
+    rows = con.execute("select passed from ops.quality_runs order by recorded_at desc limit 1").fetchall()
     return bool(rows and rows[0][0])

@@ -223,14 +223,8 @@ def _location(rng: random.Random, local_share: int = 35) -> tuple[str, str]:
 
 def _street(rng: random.Random) -> str:
     if rng.randrange(3) == 0:
-        return (
-            f"Unit {rng.randint(1, 40)}, {rng.choice(names.STREET_NAMES)} "
-            f"{rng.choice(names.ESTATES)}"
-        )
-    return (
-        f"{rng.randint(1, 250)} {rng.choice(names.STREET_NAMES)} "
-        f"{rng.choice(names.STREET_KINDS)}"
-    )
+        return f"Unit {rng.randint(1, 40)}, {rng.choice(names.STREET_NAMES)} {rng.choice(names.ESTATES)}"
+    return f"{rng.randint(1, 250)} {rng.choice(names.STREET_NAMES)} {rng.choice(names.STREET_KINDS)}"
 
 
 def _company_number(rng: random.Random) -> str:
@@ -255,9 +249,7 @@ def _company_name(rng: random.Random, category: Category, is_sme: bool) -> str:
     trade = rng.choice(category.trades)
     if trade in ("LLP", "Solicitors", "Chambers"):
         first, second = rng.sample(names.SURNAMES, 2)
-        return rng.choice(
-            [f"{first} {second} LLP", f"{first} & Co Solicitors", f"{first} Chambers"]
-        )
+        return rng.choice([f"{first} {second} LLP", f"{first} & Co Solicitors", f"{first} Chambers"])
     if not is_sme:
         prefix = rng.choice(names.PLACES_NATIONAL + names.ACRONYMS)
         return f"{prefix} {trade} {rng.choice(names.LARGE_SUFFIXES)}"
@@ -303,7 +295,7 @@ def _respell(rng: random.Random, name: str) -> str:
             break
     words = text.split()
     if words[0] in names.FORENAMES and len(words) > 2 and rng.randrange(2):
-        text = " ".join([words[0][0]] + words[1:])
+        text = " ".join([words[0][0], *words[1:]])
     if rng.randrange(10) == 0:
         text += " (NEW)"
     return text if rng.randrange(2) else text.upper()
@@ -422,10 +414,7 @@ def _build_suppliers(rng: random.Random) -> tuple[list[Supplier], list[Supplier]
         n = root * CORE_LINES * rng.randint(60, 140) // (total_root * 100)
         s.n_lines = max(3, min(n, 900))
 
-    tail = [
-        make_supplier(N_CORE + j, 0, CATEGORY_BY_KEY[rng.choices(keys, weights)[0]])
-        for j in range(N_TAIL)
-    ]
+    tail = [make_supplier(N_CORE + j, 0, CATEGORY_BY_KEY[rng.choices(keys, weights)[0]]) for j in range(N_TAIL)]
     for s in tail:
         s.n_lines = rng.choices([1, 2, 3], [60, 35, 5])[0]
     return core, tail
@@ -463,9 +452,7 @@ def _category_code_for_area(rng: random.Random, area: str) -> str:
     return rng.choice(codes) if codes else ""
 
 
-def _supplier_lines(
-    rng: random.Random, supplier: Supplier, weekdays: list[list[date]]
-) -> list[SpendLine]:
+def _supplier_lines(rng: random.Random, supplier: Supplier, weekdays: list[list[date]]) -> list[SpendLine]:
     lines = []
     category = supplier.category
     if supplier.rank:
@@ -551,9 +538,7 @@ def _card_lines(rng: random.Random, weekdays: list[list[date]]) -> list[SpendLin
     lines = []
     for _ in range(1200):
         month = rng.randrange(12)
-        band = rng.choices(
-            [(3, 50), (50, 200), (200, 500), (500, 2500)], [30, 40, 20, 10]
-        )[0]
+        band = rng.choices([(3, 50), (50, 200), (200, 500), (500, 2500)], [30, 40, 20, 10])[0]
         amount = _money(rng, *band)
         if rng.randrange(100) < 3:
             amount = -amount
@@ -562,9 +547,7 @@ def _card_lines(rng: random.Random, weekdays: list[list[date]]) -> list[SpendLin
                 month=month,
                 paid=rng.choice(weekdays[month]),
                 service_area=rng.choice(SERVICE_AREAS),
-                expense_type=rng.choice(
-                    ["Purchase Card", "Equipment", "Travel", "Subscriptions"]
-                ),
+                expense_type=rng.choice(["Purchase Card", "Equipment", "Travel", "Subscriptions"]),
                 amount=amount,
                 supplier_name=rng.choice(names.CARD_MERCHANTS),
                 pcard=True,
@@ -617,9 +600,7 @@ def _write_spend(
     files = []
     transaction = 4_100_000
     for index, first in enumerate(months):
-        month_lines = sorted(
-            (line for line in lines if line.month == index), key=SpendLine.sort_key
-        )
+        month_lines = sorted((line for line in lines if line.month == index), key=SpendLine.sort_key)
         card_seq = 0
         for line in month_lines:
             if line.pcard:
@@ -635,9 +616,7 @@ def _write_spend(
             rows.append(_spend_row(body, line))
             if not line.pcard and line.supplier_id and rng.randrange(1000) < 2:
                 rows.append(_spend_row(body, line))
-        total = sum(
-            (Decimal(r[5].replace(",", "")) for r in rows), start=Decimal("0.00")
-        )
+        total = sum((Decimal(r[5].replace(",", "")) for r in rows), start=Decimal("0.00"))
         header = list(SPEND_HEADER)
         if index >= HEADER_DRIFT_MONTH_INDEX:
             header = [SPEND_RENAMES.get(h, h) for h in header]
@@ -645,7 +624,7 @@ def _write_spend(
         if index == TITLE_ROW_MONTH_INDEX:
             preamble = [[f"{body} - Spend over £500 - {first:%B %Y}"], []]
         path = out / f"{council_id}_spend_{first:%Y-%m}.csv"
-        path.write_bytes(_csv_bytes(preamble + [header] + rows, "cp1252"))
+        path.write_bytes(_csv_bytes([*preamble, header, *rows], "cp1252"))
         files.append({"path": path, "rows": len(rows), "total_amount": total})
     return files
 
@@ -671,19 +650,14 @@ def _build_contracts(
     second = set(rng.sample([s.supplier_id for s in eligible[:120]], 45))
     single = [s for s in eligible if s.supplier_id not in second]
     overspent_ids = {
-        s.supplier_id
-        for s in rng.sample(
-            [s for s in single[10:150] if spend_by_supplier.get(s.supplier_id, 0)], 6
-        )
+        s.supplier_id for s in rng.sample([s for s in single[10:150] if spend_by_supplier.get(s.supplier_id, 0)], 6)
     }
     seq_by_year: dict[int, int] = {}
     contracts: list[Contract] = []
 
     for supplier in eligible:
         spend = max(spend_by_supplier.get(supplier.supplier_id, Decimal(0)), Decimal(0))
-        shares = (
-            [(100, 0)] if supplier.supplier_id not in second else [(70, 0), (30, 1)]
-        )
+        shares = [(100, 0)] if supplier.supplier_id not in second else [(70, 0), (30, 1)]
         for share, title_index in shares:
             category = supplier.category
             titles = category.titles
@@ -768,9 +742,7 @@ def _contract_rows(rng: random.Random, contracts: list[Contract]) -> list[list[s
             name = rng.choice(s.variants)
         elif rng.randrange(100) < 20:
             name = name.title() if name.isupper() else name.upper()
-        extension = rng.choice(
-            ["1 + 1 years", "Up to 2 x 12 months", "None", "", "Up to 24 months"]
-        )
+        extension = rng.choice(["1 + 1 years", "Up to 2 x 12 months", "None", "", "Up to 24 months"])
 
         def flag(value: bool) -> str:
             return "" if rng.randrange(100) < 8 else ("Yes" if value else "No")
@@ -804,10 +776,7 @@ def _contract_rows(rng: random.Random, contracts: list[Contract]) -> list[list[s
 
 
 def _timestamp(rng: random.Random, day: date) -> str:
-    return (
-        f"{day:%Y-%m-%d}T{rng.randint(8, 18):02d}:{rng.randrange(60):02d}:"
-        f"{rng.randrange(60):02d}Z"
-    )
+    return f"{day:%Y-%m-%d}T{rng.randint(8, 18):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
 
 
 def _country(rng: random.Random) -> str:
@@ -832,9 +801,7 @@ def _supplier_party(rng: random.Random, supplier: Supplier) -> dict:
         party_id = f"GB-CFS-{200000 + int(supplier.supplier_id) % 700000}"
         identifier = {"legalName": name}
     if rng.randrange(100) < 12:  # postcode typed into the street line
-        address: dict = {
-            "streetAddress": f"{supplier.street}, {supplier.town}, {supplier.postcode}"
-        }
+        address: dict = {"streetAddress": f"{supplier.street}, {supplier.town}, {supplier.postcode}"}
         if rng.randrange(2):
             address["postalCode"] = ""
     else:
@@ -934,23 +901,15 @@ def _tender_block(
         "items": [
             {
                 "id": "1",
-                "deliveryAddresses": [
-                    {"region": "East of England", "countryName": "United Kingdom"}
-                ],
+                "deliveryAddresses": [{"region": "East of England", "countryName": "United Kingdom"}],
             }
         ],
         "value": {"amount": amount, "currency": "GBP"},
         "procurementMethod": method,
         "procurementMethodDetails": details,
-        "tenderPeriod": {
-            "endDate": f"{published + timedelta(days=rng.randint(14, 42)):%Y-%m-%d}"
-            "T12:00:00Z"
-        }
+        "tenderPeriod": {"endDate": f"{published + timedelta(days=rng.randint(14, 42)):%Y-%m-%d}T12:00:00Z"}
         if status == "active"
-        else {
-            "endDate": f"{published - timedelta(days=rng.randint(30, 75)):%Y-%m-%d}"
-            "T12:00:00Z"
-        },
+        else {"endDate": f"{published - timedelta(days=rng.randint(30, 75)):%Y-%m-%d}T12:00:00Z"},
         "contractPeriod": {
             "startDate": f"{start:%Y-%m-%d}T00:00:00Z",
             "endDate": f"{end:%Y-%m-%d}T23:59:59Z",
@@ -1008,13 +967,10 @@ def _release(
             {
                 "id": f"{ocid}-1",
                 "status": "active",
-                "date": f"{published - timedelta(days=rng.randint(1, 20)):%Y-%m-%d}"
-                "T00:00:00Z",
+                "date": f"{published - timedelta(days=rng.randint(1, 20)):%Y-%m-%d}T00:00:00Z",
                 "datePublished": when,
                 "value": {
-                    "amount": int(award_value)
-                    if award_value == award_value.to_integral()
-                    else float(award_value),
+                    "amount": int(award_value) if award_value == award_value.to_integral() else float(award_value),
                     "currency": "GBP",
                 },
                 "suppliers": [{"id": party["id"], "name": party["name"]}],
@@ -1172,12 +1128,8 @@ def _build_notices(
         value = Decimal(rng.randint(6, 2000) * 2500)
         start = published + timedelta(days=rng.randint(30, 120))
         end = _add_years(start, rng.randint(1, 5)) - timedelta(days=1)
-        route = rng.choice(
-            ["Open tender", "Framework call-off", "Direct award (waiver)"]
-        )
-        tender_id = (
-            f"{market_buyer[1].split()[0][:3].upper()}{rng.randint(10000, 99999)}"
-        )
+        route = rng.choice(["Open tender", "Framework call-off", "Direct award (waiver)"])
+        tender_id = f"{market_buyer[1].split()[0][:3].upper()}{rng.randint(10000, 99999)}"
         block = _tender_block(
             rng,
             tender_id,
@@ -1190,9 +1142,7 @@ def _build_notices(
             end,
             "active" if i % 2 else "complete",
         )
-        block["description"] = block["description"].replace(
-            "Norwich City Council", market_buyer[1]
-        )
+        block["description"] = block["description"].replace("Norwich City Council", market_buyer[1])
         if i % 2:
             releases.append(
                 _release(
@@ -1242,10 +1192,8 @@ def _write_notices(out: Path, releases: list[dict], months: list[date]) -> list[
                 "name": "Crown Commercial Service",
                 "uri": "https://www.contractsfinder.service.gov.uk",
             },
-            "license": "http://www.nationalarchives.gov.uk/doc/open-government-licence/"
-            "version/3/",
-            "publicationPolicy": "https://www.gov.uk/government/publications/"
-            "open-contracting",
+            "license": "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+            "publicationPolicy": "https://www.gov.uk/government/publications/open-contracting",
             "releases": in_month,
         }
         path = out / f"releases_{first:%Y-%m}.json"
@@ -1301,9 +1249,7 @@ def generate_sample(
     rng = random.Random(seed)
     out_dir = Path(out_dir)
     root = out_dir / council_id
-    body = DISPLAY_NAMES.get(
-        council_id, f"{council_id.replace('_', ' ').title()} Council"
-    )
+    body = DISPLAY_NAMES.get(council_id, f"{council_id.replace('_', ' ').title()} Council")
     months = _month_starts(fiscal_year_start)
     weekdays = [_weekdays(m) for m in months]
 
@@ -1318,16 +1264,11 @@ def generate_sample(
     spend_by_supplier: dict[str, Decimal] = {}
     for line in lines:
         if line.supplier_id:
-            spend_by_supplier[line.supplier_id] = (
-                spend_by_supplier.get(line.supplier_id, Decimal(0)) + line.amount
-            )
+            spend_by_supplier[line.supplier_id] = spend_by_supplier.get(line.supplier_id, Decimal(0)) + line.amount
     contracts = _build_contracts(rng, core, spend_by_supplier, fiscal_year_start)
     register = root / "contracts" / "contract_register.csv"
     register.parent.mkdir(parents=True, exist_ok=True)
-    register.write_bytes(
-        b"\xef\xbb\xbf"
-        + _csv_bytes([CONTRACT_HEADER] + _contract_rows(rng, contracts), "utf-8")
-    )
+    register.write_bytes(b"\xef\xbb\xbf" + _csv_bytes([CONTRACT_HEADER, *_contract_rows(rng, contracts)], "utf-8"))
 
     buyer = (BUYER_CFS_ID, body, BUYER_ADDRESS[0], BUYER_ADDRESS[2])
     releases = _build_notices(rng, contracts, core, tail, fiscal_year_start, buyer)
@@ -1374,9 +1315,7 @@ def generate_sample(
             ],
         },
         "contracts": len(contracts),
-        "notice_files": [
-            {"path": rel(f["path"]), "releases": f["releases"]} for f in notice_files
-        ],
+        "notice_files": [{"path": rel(f["path"]), "releases": f["releases"]} for f in notice_files],
         "notices": len(releases),
         "council_notices": own_notices,
         "market_notices": len(releases) - own_notices,

@@ -1,6 +1,7 @@
 {#- Local, SME and VCSE spend per council, month and service area.
     Unknown status has its own amount and is left out of the share's denominator:
-    a supplier we know nothing about is never counted as "not local". -#}
+    a supplier we know nothing about is never counted as "not local". Shares are of
+    gross payments (credits excluded), amounts are net. -#}
 with
 
 spend as (
@@ -19,14 +20,14 @@ monthly as (
         service_area,
         sum(amount_gbp) as total_spend_gbp,
         sum(case when is_local then amount_gbp else 0 end) as local_spend_gbp,
-        sum(case when is_local = false then amount_gbp else 0 end) as not_local_spend_gbp,
         sum(case when is_local is null then amount_gbp else 0 end) as unknown_local_spend_gbp,
         sum(case when is_sme then amount_gbp else 0 end) as sme_spend_gbp,
-        sum(case when is_sme = false then amount_gbp else 0 end) as not_sme_spend_gbp,
         sum(case when is_sme is null then amount_gbp else 0 end) as unknown_sme_spend_gbp,
         sum(case when is_vcse then amount_gbp else 0 end) as vcse_spend_gbp,
-        sum(case when is_vcse = false then amount_gbp else 0 end) as not_vcse_spend_gbp,
-        sum(case when is_vcse is null then amount_gbp else 0 end) as unknown_vcse_spend_gbp
+        sum(case when is_vcse is null then amount_gbp else 0 end) as unknown_vcse_spend_gbp,
+        {{ gross_share('is_local') }} as local_share,
+        {{ gross_share('is_sme') }} as sme_share,
+        {{ gross_share('is_vcse') }} as vcse_share
     from spend
     group by council_id, payment_month, fiscal_year, service_area
 
@@ -46,11 +47,9 @@ final as (
         cast(unknown_sme_spend_gbp as decimal(18, 2)) as unknown_sme_spend_gbp,
         cast(vcse_spend_gbp as decimal(18, 2)) as vcse_spend_gbp,
         cast(unknown_vcse_spend_gbp as decimal(18, 2)) as unknown_vcse_spend_gbp,
-        cast(
-            local_spend_gbp / nullif(local_spend_gbp + not_local_spend_gbp, 0) as decimal(9, 6)
-        ) as local_share,
-        cast(sme_spend_gbp / nullif(sme_spend_gbp + not_sme_spend_gbp, 0) as decimal(9, 6)) as sme_share,
-        cast(vcse_spend_gbp / nullif(vcse_spend_gbp + not_vcse_spend_gbp, 0) as decimal(9, 6)) as vcse_share,
+        local_share,
+        sme_share,
+        vcse_share,
         cast(
             sum(total_spend_gbp) over (
                 partition by council_id, fiscal_year, service_area

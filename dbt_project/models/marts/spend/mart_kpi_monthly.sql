@@ -20,29 +20,11 @@ final as (
         cast(sum(case when is_credit then amount_gbp else 0 end) as decimal(18, 2)) as credit_gbp,
         cast(sum(case when is_redacted then amount_gbp else 0 end) as decimal(18, 2)) as redacted_spend_gbp,
         cast(sum(case when is_pcard then amount_gbp else 0 end) as decimal(18, 2)) as pcard_spend_gbp,
-        cast(
-            sum(case when is_on_contract then amount_gbp else 0 end) / nullif(sum(amount_gbp), 0)
-            as decimal(9, 6)
-        ) as on_contract_share,
-        cast(
-            sum(case when is_local then amount_gbp else 0 end)
-            / nullif(sum(case when is_local is not null then amount_gbp else 0 end), 0)
-            as decimal(9, 6)
-        ) as local_share,
-        cast(
-            sum(case when is_sme then amount_gbp else 0 end)
-            / nullif(sum(case when is_sme is not null then amount_gbp else 0 end), 0)
-            as decimal(9, 6)
-        ) as sme_share,
-        cast(
-            sum(case when is_vcse then amount_gbp else 0 end)
-            / nullif(sum(case when is_vcse is not null then amount_gbp else 0 end), 0)
-            as decimal(9, 6)
-        ) as vcse_share,
-        cast(
-            sum(case when category_l1 <> 'Unclassified' then amount_gbp else 0 end) / nullif(sum(amount_gbp), 0)
-            as decimal(9, 6)
-        ) as classified_share
+        {{ gross_share('is_on_contract') }} as on_contract_share,
+        {{ gross_share('is_local') }} as local_share,
+        {{ gross_share('is_sme') }} as sme_share,
+        {{ gross_share('is_vcse') }} as vcse_share,
+        {{ gross_share("category_l1 <> 'Unclassified'") }} as classified_share
     from spend
     group by council_id, payment_month, fiscal_year
 
