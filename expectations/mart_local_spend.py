@@ -19,4 +19,11 @@ def build(ctx: dict[str, Any]) -> list:
             for c in ("local_share", "sme_share", "vcse_share")
         ],
         critical(gxe.ExpectColumnValuesToNotBeNull, column="total_spend_gbp"),
+        # every payment is in exactly one council x month x service-area cell
+        critical(
+            gxe.ExpectColumnSumToBeBetween,
+            column="total_spend_gbp",
+            min_value=ctx["raw_spend_total"] - 0.005,
+            max_value=ctx["raw_spend_total"] + 0.005,
+        ),
     ]

@@ -1,13 +1,12 @@
 {#- Local, SME and VCSE spend per council, month and service area.
     Unknown status has its own amount and is left out of the share's denominator:
-    a supplier we know nothing about is never counted as "not local". Shares are of
+    a supplier we know nothing about (redacted payees included) is never counted as "not local". Shares are of
     gross payments (credits excluded), amounts are net. -#}
 with
 
 spend as (
 
     select * from {{ ref('fct_spend') }}
-    where not is_redacted
 
 ),
 

@@ -1,0 +1,91 @@
+"""Shared test set-up: Airflow and project paths point inside the repo, never at ~/airflow.
+
+Environment is set before anything imports Airflow. Tests that write the warehouse or
+publish outputs get their own folders through the ``isolated_env`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("PROCURE_SHARED_DATA", ROOT.parent / "shared" / "data" / "real")).resolve()
+
+os.environ.setdefault("PROCURE_HOME", str(ROOT))
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "airflow_home"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data/real; the test is skipped when the folder is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set PROCURE_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's SQLite metadata DB, migrated once (`make test` has usually done it)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    db = home / "airflow.db"
+    home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).parent / "airflow"
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    subprocess.run(
+        [str(airflow), "pools", "set", "duckdb_writer", "1", "DuckDB allows one writer per file"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return db
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """The bundled sample data, generated once per session (deterministic)."""
+    from procure.sample.generate import generate_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    generate_sample(out)
+    return out
+
+
+def write_config(path: Path, sample: Path, council_id: str = "norwich") -> Path:
+    """A councils.yml pointing at generated sample data."""
+    base = sample / council_id
+    path.write_text(
+        "councils:\n"
+        f"  - id: {council_id}\n"
+        "    name: Norwich City Council\n"
+        f"    spend_dir: {base / 'spend'}\n"
+        f"    contracts_file: {base / 'contracts' / 'contract_register.csv'}\n"
+        f"    notices_dir: {base / 'notices'}\n"
+        "    local_postcode_prefixes: [NR1, NR2, NR3, NR4, NR5, NR6, NR7, NR8, NR9, NR10, NR11, NR12, NR13, NR14]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def isolated_env(tmp_path, monkeypatch, sample_dir) -> dict[str, Path]:
+    """Warehouse, publish folder and council config of this test's own, on the sample data."""
+    paths = {
+        "warehouse": tmp_path / "warehouse" / "procurement.duckdb",
+        "publish": tmp_path / "publish",
+        "config": write_config(tmp_path / "councils.yml", sample_dir),
+        "sample": sample_dir,
+    }
+    monkeypatch.setenv("PROCURE_WAREHOUSE", str(paths["warehouse"]))
+    monkeypatch.setenv("PROCURE_PUBLISH_DIR", str(paths["publish"]))
+    monkeypatch.setenv("PROCURE_CONFIG", str(paths["config"]))
+    return paths
