@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
 
 
 @dag(
@@ -23,7 +23,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY
     doc_md=__doc__,
 )
 def publish_board_pack():
-    @task(**NO_RETRY)
+    @task(pool=WRITER_POOL, **NO_RETRY)  # DuckDB: a reader cannot open the file while another process writes
     def render(params=None):
         from datetime import date
 

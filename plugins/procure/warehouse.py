@@ -216,7 +216,14 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
     """Open the warehouse file, creating its folder and the raw schema when writable."""
     path = path or warehouse_path()
     if read_only:
-        return duckdb.connect(str(path), read_only=True)
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.ConnectionException as exc:
+            # this process already holds the file read-write (e.g. dbt-duckdb inside the same
+            # Airflow task or dag.test run): DuckDB allows only one configuration per file
+            if "different configuration" not in str(exc):
+                raise
+            return duckdb.connect(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute(RAW_DDL)
