@@ -47,9 +47,10 @@ airflow-db: setup
 	$(BIN)/airflow pools set duckdb_writer 1 "DuckDB allows one writer per file" >/dev/null
 
 sample: setup
-	$(BIN)/procure sample-data
+	@$(BIN)/procure sample-data > /dev/null && echo "== sample data in data/sample (procure sample-data)"
 
 run: setup airflow-db sample
+	@echo "== running the pipeline through Airflow (logs in $(AIRFLOW_HOME)/dags_test_*.log)"
 	for dag in $(DAG_ORDER); do
 		echo "== airflow dags test $$dag $(RUN_DATE)"
 		AIRFLOW__LOGGING__LOGGING_LEVEL=INFO $(BIN)/airflow dags test $$dag $(RUN_DATE) > $(AIRFLOW_HOME)/dags_test_$$dag.log 2>&1 \

@@ -72,6 +72,14 @@ def build(target: str) -> None:
     _echo(tasks.build_warehouse(target))
 
 
+@main.command("mirror-postgres")
+def mirror_postgres() -> None:
+    """Copy the raw layer to PostgreSQL (PROCURE_PG_* variables) for `procure build --target postgres`."""
+    from procure.transform.postgres_mirror import mirror_raw_to_postgres
+
+    _echo(mirror_raw_to_postgres())
+
+
 @main.command()
 @click.option("--run-id", default="manual")
 @click.option("--as-of", default=None, help="No payment may be dated after this (YYYY-MM-DD); default today.")

@@ -69,7 +69,7 @@ supplier_default as (
         coded_l2,
         row_number() over (
             partition by supplier_id
-            order by count(*) desc, coded_l1, coded_l2
+            order by count(*) desc, coded_l1 asc, coded_l2 asc
         ) as rank_in_supplier
     from keyed
     where coded_l1 is not null and supplier_id not in ('redacted', 'unknown')

@@ -47,7 +47,7 @@ supplier_spend_after_end as (
         on
             contracts.council_id = spend.council_id
             and contracts.supplier_id = spend.supplier_id
-            and spend.payment_date > contracts.end_date
+            and contracts.end_date < spend.payment_date
     group by contracts.contract_id
 
 ),
@@ -80,7 +80,8 @@ measured as (
         coalesce(contract_spend.spend_to_date_gbp, 0) as spend_to_date_gbp,
         coalesce(supplier_spend_after_end.spend_after_end_gbp, 0) as spend_after_end_gbp,
         as_at.as_at_date,
-        {{ dbt.datediff('as_at.as_at_date', 'contracts.end_date', 'day') }} as days_to_expiry,
+        {{ dbt.datediff('as_at.as_at_date', 'contracts.end_date', 'day') }}
+            as days_to_expiry,
         published.notice_ref is not null as is_published_on_cf_fts,
         contracts.notice_id
     from contracts

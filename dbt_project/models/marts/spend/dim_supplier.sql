@@ -181,7 +181,8 @@ final as (
             when unioned.postcode_district is null or coalesce(councils.local_postcode_prefixes, '') = '' then null
             when
                 ',' || councils.local_postcode_prefixes || ',' like '%,' || unioned.postcode_district || ',%'
-                or ',' || councils.local_postcode_prefixes || ',' like '%,' || {{ postcode_area('unioned.postcode_district') }} || ',%'
+                or ',' || councils.local_postcode_prefixes || ','
+                like '%,' || {{ postcode_area('unioned.postcode_district') }} || ',%'
                 then true
             else false
         end as is_local,

@@ -32,7 +32,7 @@ contract_match as (
         contracts.contract_id,
         row_number() over (
             partition by lines.spend_line_id
-            order by contracts.end_date desc, contracts.contract_id
+            order by contracts.end_date desc, contracts.contract_id asc
         ) as rank_in_line
     from lines
     inner join contracts
