@@ -4,7 +4,7 @@
 FROM python:3.11-slim-bookworm
 
 # uv, pinned to the version that produced uv.lock.
-COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /uvx /usr/local/bin/
+RUN pip install --no-cache-dir uv==0.13.9
 
 # curl: container healthchecks. pango/harfbuzz: WeasyPrint (board-pack PDFs).
 RUN apt-get update \
