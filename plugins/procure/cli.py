@@ -108,6 +108,31 @@ def publish(month: str | None, fiscal_year: int | None) -> None:
 
 
 @main.command()
+def fingerprint() -> None:
+    """Row count and content hash of every mart: compare two runs to prove idempotency."""
+    from procure.warehouse import connect
+
+    con = connect(read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for t in tables:
+            n, digest = con.execute(
+                f"select count(*), md5(coalesce(string_agg(cast(r as varchar), '|' order by cast(r as varchar)), '')) "
+                f"from marts.{t} r"
+            ).fetchall()[0]
+            out[t] = {"rows": n, "md5": digest}
+    finally:
+        con.close()
+    _echo(out)
+
+
+@main.command()
 def outputs() -> None:
     """Print where the warehouse and the published outputs are."""
     root = publish_dir()

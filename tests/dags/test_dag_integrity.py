@@ -1,0 +1,432 @@
+"""DAG integrity: every DAG parses, is configured on purpose, hands over through assets
+in one gated chain, and does no work when the scheduler parses its file.
+
+The per-DAG expectations are spelled out here (not derived from the DAGs), so a DAG that
+loses its owner, retries, schedule, pool or place in the asset chain fails a test.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS_DIR = ROOT / "dags"
+DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
+
+WRITER_POOL = "duckdb_writer"  # the one-slot pool conftest's airflow_db fixture creates
+
+# dag_id -> (task kind, schedule kind). I/O tasks retry with backoff (a council's server
+# or an API can be briefly down); deterministic tasks (dbt, the gate, publishing) do not,
+# because a retry would fail the same way.
+EXPECTED_DAGS: dict[str, tuple[str, str]] = {
+    "ingest_finance_spend": ("io", "cron"),
+    "ingest_contract_register": ("io", "cron"),
+    "ingest_procurement_notices": ("io", "cron"),
+    "build_warehouse": ("deterministic", "assets"),
+    "quality_gate": ("deterministic", "assets"),
+    "publish_board_pack": ("deterministic", "assets"),
+    "publish_strategy_review": ("deterministic", "assets"),
+}
+INGEST_DAGS = {d for d in EXPECTED_DAGS if d.startswith("ingest_")}
+PUBLISH_DAGS = {d for d in EXPECTED_DAGS if d.startswith("publish_")}
+GATED_MARTS_URI = "warehouse://marts/quality_gated"
+
+# producer DAG -> consumer DAG through asset outlets and asset schedules
+EXPECTED_CHAIN = {
+    *((ingest, "build_warehouse") for ingest in INGEST_DAGS),
+    ("build_warehouse", "quality_gate"),
+    *(("quality_gate", publish) for publish in PUBLISH_DAGS),
+}
+
+HEAVY_MODULES = ("procure.tasks", "dbt", "great_expectations", "weasyprint", "duckdb")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+@pytest.fixture(scope="module")
+def dags(dagbag):
+    assert dagbag.import_errors == {}, f"DAG import errors: {dagbag.import_errors}"
+    return dagbag.dags
+
+
+def _dag(dags, dag_id):
+    assert dag_id in dags, f"DAG {dag_id!r} not found in {DAGS_DIR}; parsed: {sorted(dags)}"
+    return dags[dag_id]
+
+
+def _decorator_keywords(path: Path) -> dict[str, ast.expr]:
+    """Keywords passed to the file's single ``@dag(...)`` decorator, read from the source."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                func = decorator.func if isinstance(decorator, ast.Call) else decorator
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+                if name == "dag":
+                    assert isinstance(decorator, ast.Call), f"{path.name}:{node.lineno}: bare @dag sets nothing"
+                    calls.append((node.name, decorator))
+    assert len(calls) == 1, f"{path.name}: expected exactly one @dag(...) function, found {len(calls)}"
+    func_name, call = calls[0]
+    assert func_name == path.stem, f"{path.name}: @dag function is {func_name!r}, expected {path.stem!r}"
+    return {kw.arg: kw.value for kw in call.keywords if kw.arg is not None}
+
+
+def _schedule_asset_uris(dag) -> set[str]:
+    """URIs of every asset in the DAG's asset schedule (empty for a time schedule)."""
+    from airflow.sdk import Asset
+    from airflow.sdk.definitions.asset import AssetBooleanCondition
+
+    uris: set[str] = set()
+
+    def walk(condition) -> None:
+        if isinstance(condition, Asset):
+            uris.add(condition.uri)
+        elif isinstance(condition, AssetBooleanCondition):
+            for part in condition.objects:
+                walk(part)
+        else:  # aliases and name/URI refs cannot be checked statically: keep the chain explicit
+            raise AssertionError(f"{dag.dag_id}: schedule uses {condition!r}; use concrete Assets")
+
+    condition = getattr(dag.timetable, "asset_condition", None)
+    if condition is not None:
+        walk(condition)
+    return uris
+
+
+def _effective_backoff(task) -> float:
+    """Backoff multiplier as the scheduler applies it (Airflow 3.3 reads a bool True as 2.0)."""
+    value = task.retry_exponential_backoff
+    if isinstance(value, bool):
+        return 2.0 if value else 0.0
+    return float(value)
+
+
+# 1. Everything parses, one DAG per file, file name == dag_id ------------------------------
+
+
+def test_dag_folder_parses_without_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_one_dag_per_file_named_after_it(dags):
+    stems = {path.stem for path in DAG_FILES}
+    assert set(dags) == stems
+    for dag_id, dag in dags.items():
+        assert Path(dag.fileloc).stem == dag_id, f"{dag_id} is defined in {dag.fileloc}"
+    assert set(dags) == set(EXPECTED_DAGS)
+
+
+# 2. Each DAG is configured on purpose ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_owner_and_tags(dags, dag_id):
+    dag = _dag(dags, dag_id)
+    owner = dag.default_args.get("owner")
+    assert owner and owner != "airflow", f"{dag_id}: default_args owner is {owner!r}"
+    for task in dag.tasks:
+        assert task.owner == owner, f"{dag_id}.{task.task_id}: owner {task.owner!r}"
+    assert dag.tags, f"{dag_id}: no tags"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_retries(dags, dag_id):
+    dag = _dag(dags, dag_id)
+    assert dag.default_args.get("retries", 0) >= 1, f"{dag_id}: default_args retries must be >= 1"
+    kind, _ = EXPECTED_DAGS[dag_id]
+    assert dag.tasks, f"{dag_id}: no tasks"
+    for task in dag.tasks:
+        where = f"{dag_id}.{task.task_id}"
+        if kind == "io":
+            assert task.retries >= 2, f"{where}: I/O task with retries={task.retries}, expected >= 2"
+            assert _effective_backoff(task) > 1.0, (
+                f"{where}: retry_exponential_backoff={task.retry_exponential_backoff!r} gives a constant delay"
+            )
+        else:
+            assert task.retries == 0, f"{where}: deterministic task with retries={task.retries}, expected 0"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_explicit_schedule(dags, dag_id):
+    from airflow.sdk import CronTriggerTimetable
+
+    dag = _dag(dags, dag_id)
+    keywords = _decorator_keywords(DAGS_DIR / f"{dag_id}.py")
+    assert "schedule" in keywords, f"{dag_id}: no schedule= in @dag(...)"
+    timetable = dag.timetable
+    assert timetable.can_be_scheduled, f"{dag_id}: {type(timetable).__name__} never runs by itself"
+    _, schedule_kind = EXPECTED_DAGS[dag_id]
+    if schedule_kind == "cron":
+        assert isinstance(timetable, CronTriggerTimetable), f"{dag_id}: {type(timetable).__name__}"
+        assert timetable.asset_condition is None
+    else:
+        # asset-triggered only: an AssetOrTimeSchedule would also run on the clock, ungated
+        assert type(timetable).__name__ == "AssetTriggeredTimetable", f"{dag_id}: {type(timetable).__name__}"
+        assert _schedule_asset_uris(dag), f"{dag_id}: asset schedule with no assets"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_catchup_set_on_purpose(dag_id):
+    """Airflow's default would otherwise apply silently, so the file must say catchup=True/False."""
+    keywords = _decorator_keywords(DAGS_DIR / f"{dag_id}.py")
+    assert "catchup" in keywords, f"{dag_id}: catchup not set in @dag(...)"
+    value = keywords["catchup"]
+    assert isinstance(value, ast.Constant) and isinstance(value.value, bool), (
+        f"{dag_id}: catchup should be a literal True/False, got {ast.unparse(value)}"
+    )
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_doc_md_and_max_active_runs(dags, dag_id):
+    dag = _dag(dags, dag_id)
+    assert dag.doc_md and dag.doc_md.strip(), f"{dag_id}: empty doc_md"
+    assert dag.max_active_runs == 1, f"{dag_id}: max_active_runs={dag.max_active_runs}"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_warehouse_tasks_use_the_writer_pool(dags, dag_id):
+    """DuckDB holds one lock per file: tasks that write it queue in one pool of 1 slot.
+
+    Writers are the tasks with warehouse:// outlets; the ingest, build and gate DAGs must
+    have at least one, so removing an outlet cannot silently exempt a task.
+    """
+    dag = _dag(dags, dag_id)
+    writers = [t for t in dag.tasks if any(a.uri.startswith("warehouse://") for a in t.outlets)]
+    if dag_id in INGEST_DAGS | {"build_warehouse", "quality_gate"}:
+        assert writers, f"{dag_id}: no task declares a warehouse:// outlet"
+    for task in writers:
+        assert task.pool == WRITER_POOL, f"{dag_id}.{task.task_id}: pool {task.pool!r}, expected {WRITER_POOL!r}"
+
+
+# 3. No cycles, inside a DAG or across the asset chain -------------------------------------
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_no_task_cycles(dags, dag_id):
+    dag = _dag(dags, dag_id)
+    dag.check_cycle()  # raises AirflowDagCycleException
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_asset_chain_is_acyclic_and_gated(dags):
+    producers: dict[str, set[str]] = defaultdict(set)
+    for dag in dags.values():
+        for task in dag.tasks:
+            for asset in task.outlets:
+                producers[asset.uri].add(dag.dag_id)
+
+    edges: set[tuple[str, str]] = set()
+    for dag in dags.values():
+        for uri in _schedule_asset_uris(dag):
+            assert producers[uri], f"{dag.dag_id} waits on {uri}, which no DAG produces"
+            edges |= {(producer, dag.dag_id) for producer in producers[uri]}
+
+    upstream: dict[str, set[str]] = {dag_id: set() for dag_id in dags}
+    for producer, consumer in edges:
+        upstream[consumer].add(producer)
+    try:
+        order = list(graphlib.TopologicalSorter(upstream).static_order())
+    except graphlib.CycleError as exc:
+        pytest.fail(f"cycle between DAGs through assets: {exc.args[1]}")
+    assert set(order) == set(dags)
+
+    assert edges == EXPECTED_CHAIN
+    # nothing publishes from marts that have not passed the gate
+    assert producers[GATED_MARTS_URI] == {"quality_gate"}
+    for dag_id in PUBLISH_DAGS:
+        assert _schedule_asset_uris(_dag(dags, dag_id)) == {GATED_MARTS_URI}, dag_id
+
+
+# 4-5. Parsing does no I/O and imports nothing heavy ---------------------------------------
+
+# Run in a fresh interpreter: imports every DAG file twice with importlib (not DagBag, which
+# itself uses the metadata DB). The first pass warms up Airflow's own lazy set-up (config,
+# time zones); then project modules are dropped from sys.modules and the files run again
+# with recording on, so only the DAG files' and the project's import-time work is seen.
+HARNESS = textwrap.dedent(
+    r"""
+    import importlib.abc, importlib.util, json, os, sys, sysconfig
+
+    HEAVY = tuple(sys.argv[1].split(","))
+    dag_files = [os.path.abspath(p) for p in sys.argv[2:]]
+
+    def heavy_loaded():
+        return sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+    preloaded = heavy_loaded()
+    installed = [os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, *sysconfig.get_paths().values()}]
+    allowed = [*installed, "/proc", "/dev", *{os.path.dirname(f) for f in dag_files}]
+    events, state = [], {"recording": False, "busy": False}
+
+    def under(path, roots):
+        real = os.path.realpath(path)
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+    def outside(path):
+        if isinstance(path, int):
+            return False
+        path = os.fsdecode(path)
+        return not path.endswith((".py", ".pyc")) and not under(path, allowed)
+
+    def hook(event, args):
+        if not state["recording"] or state["busy"]:
+            return
+        state["busy"] = True
+        try:
+            if event == "open" and outside(args[0]):
+                events.append({"event": event, "detail": f"{os.fsdecode(args[0])} mode={args[1]} flags={args[2]}"})
+            elif event in ("os.listdir", "os.scandir", "glob.glob"):
+                path = "." if args[0] is None else args[0]
+                caller = sys._getframe(1).f_code.co_filename
+                if not caller.startswith("<frozen importlib") and outside(path):
+                    events.append({"event": event, "detail": os.fsdecode(path)})
+            elif event in ("sqlite3.connect", "socket.connect", "subprocess.Popen", "os.system"):
+                events.append({"event": event, "detail": repr(args)[:300]})
+        finally:
+            state["busy"] = False
+
+    class PatchDuckdbConnect(importlib.abc.MetaPathFinder):
+        # duckdb opens files in C++, unseen by audit hooks: record connect() and never open the file
+        def find_spec(self, name, path, target=None):
+            if name != "duckdb":
+                return None
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(name)
+            finally:
+                sys.meta_path.insert(0, self)
+            real_exec = spec.loader.exec_module
+
+            def exec_module(module):
+                real_exec(module)
+                real_connect = module.connect
+
+                def connect(database=":memory:", *args, **kwargs):
+                    if state["recording"]:
+                        events.append({"event": "duckdb.connect", "detail": str(database)})
+                    return real_connect(":memory:")
+
+                module.connect = connect
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    def import_files(prefix):
+        for path in dag_files:
+            name = prefix + os.path.splitext(os.path.basename(path))[0]
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+
+    sys.meta_path.insert(0, PatchDuckdbConnect())
+    sys.addaudithook(hook)
+    import_files("_integrity_warmup_")
+    heavy = heavy_loaded()
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None)
+        if origin and not under(origin, installed):
+            del sys.modules[name]
+    state["recording"] = True
+    import_files("_integrity_checked_")
+    state["recording"] = False
+    print("INTEGRITY-RESULT " + json.dumps({"preloaded": preloaded, "heavy": heavy, "events": events}))
+    """
+)
+
+
+def _parse_in_subprocess(files: list[Path], cwd: Path) -> dict:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS, ",".join(HEAVY_MODULES), *map(str, files)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"harness failed:\n{proc.stderr[-4000:]}"
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("INTEGRITY-RESULT ")]
+    assert len(lines) == 1, f"no result from harness:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    result = json.loads(lines[0].removeprefix("INTEGRITY-RESULT "))
+    assert result["preloaded"] == [], "the harness itself imported a heavy module"
+    return result
+
+
+@pytest.fixture(scope="module")
+def dag_parse():
+    assert DAG_FILES, f"no DAG files in {DAGS_DIR}"
+    return _parse_in_subprocess(DAG_FILES, ROOT)
+
+
+def test_parsing_dags_does_no_io(dag_parse):
+    assert dag_parse["events"] == []
+
+
+def test_dags_import_heavy_modules_lazily(dag_parse):
+    assert dag_parse["heavy"] == []
+
+
+LEAKY_DAG = '''
+"""Breaks every parse-time rule, so the harness is shown to see each one."""
+import socket
+import sqlite3
+from pathlib import Path
+
+import duckdb
+from airflow.sdk import dag, task
+
+HERE = Path(__file__).resolve().parent
+COUNCILS = (HERE.parent / "councils.yml").read_text()
+WAREHOUSE = duckdb.connect(str(HERE.parent / "warehouse.duckdb"))
+sqlite3.connect(str(HERE.parent / "airflow.db")).close()
+try:
+    socket.create_connection(("127.0.0.1", 9), timeout=0.2).close()
+except OSError:
+    pass
+
+
+@dag(schedule=None)
+def leaky_dag():
+    @task
+    def noop():
+        return None
+
+    noop()
+
+
+leaky_dag()
+'''
+
+
+def test_parse_harness_reports_violations(tmp_path):
+    dags_dir = tmp_path / "dags"
+    dags_dir.mkdir()
+    leaky = dags_dir / "leaky_dag.py"
+    leaky.write_text(LEAKY_DAG, encoding="utf-8")
+    (tmp_path / "councils.yml").write_text("councils: []\n", encoding="utf-8")
+
+    result = _parse_in_subprocess([leaky], tmp_path)
+
+    kinds = {event["event"] for event in result["events"]}
+    assert {"open", "duckdb.connect", "sqlite3.connect", "socket.connect"} <= kinds, result["events"]
+    opened = [e["detail"] for e in result["events"] if e["event"] == "open"]
+    assert any("councils.yml" in detail for detail in opened), opened
+    assert "duckdb" in result["heavy"]
+    assert not (tmp_path / "warehouse.duckdb").exists(), "the harness let duckdb open the real file"
