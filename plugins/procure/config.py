@@ -90,9 +90,16 @@ def load_councils(path: Path | None = None) -> list[Council]:
         if cid in seen:
             raise ConfigError(f"{where}: duplicate council id {cid!r}")
         seen.add(cid)
-        fy = int(entry.get("fiscal_year_start_month", 4))
+        fy_raw = entry.get("fiscal_year_start_month", 4)
+        try:
+            fy = int(fy_raw)
+        except (TypeError, ValueError):
+            fy = 0
         if not 1 <= fy <= 12:
-            raise ConfigError(f"{where}: fiscal_year_start_month must be 1..12, got {fy}")
+            raise ConfigError(f"{where}: fiscal_year_start_month must be 1..12, got {fy_raw!r}")
+        prefixes = entry.get("local_postcode_prefixes") or []
+        if isinstance(prefixes, str):
+            prefixes = [p for p in prefixes.replace(",", " ").split() if p]
         councils.append(
             Council(
                 id=cid,
@@ -101,7 +108,7 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 spend_glob=str(entry.get("spend_glob", "*.csv")),
                 contracts_file=_resolve(entry.get("contracts_file")),
                 notices_dir=_resolve(entry.get("notices_dir")),
-                local_postcode_prefixes=tuple(str(p).upper().strip() for p in entry.get("local_postcode_prefixes", [])),
+                local_postcode_prefixes=tuple(str(p).upper().strip() for p in prefixes),
                 fiscal_year_start_month=fy,
                 spend_overrides=dict(entry.get("spend_overrides") or {}),
             )

@@ -145,6 +145,8 @@ def test_committed_councils_yml_loads():
     norwich = {c.id: c for c in councils}["norwich"]
     assert norwich.name == "Norwich City Council"
     assert norwich.spend_dir == PROJECT_ROOT / "data" / "sample" / "norwich" / "spend"
-    assert norwich.contracts_file == PROJECT_ROOT / "data" / "sample" / "norwich" / "contracts" / "contract_register.csv"
+    assert (
+        norwich.contracts_file == PROJECT_ROOT / "data" / "sample" / "norwich" / "contracts" / "contract_register.csv"
+    )
     assert "NR1" in norwich.local_postcode_prefixes
     assert norwich.fiscal_year_start_month == 4

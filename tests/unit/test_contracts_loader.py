@@ -11,11 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from procure.config import Council
 from procure.extract.contracts_loader import ALIASES_PATH, load_register, read_register
 from procure.warehouse import connect, transaction
-from conftest import shared_data
 
 NORFOLK = "norfolk-cc_contract-register_2015-03_first3700lines.csv"
 NORFOLK_REF = "Contract Reference number / ID"

@@ -14,10 +14,7 @@ from procure.warehouse import connect
 
 def _tree(root: Path) -> dict[str, bytes]:
     """Relative path -> bytes for every file under root (folders as empty markers)."""
-    return {
-        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else b"<dir>")
-        for p in sorted(root.rglob("*"))
-    }
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else b"<dir>") for p in sorted(root.rglob("*"))}
 
 
 def _publish_previous(target: Path) -> dict[str, bytes]:

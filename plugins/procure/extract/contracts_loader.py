@@ -165,11 +165,11 @@ def load_register(con, council: Council, run_id: str) -> dict[str, int | str]:
     ).fetchall()
     if current == [(sha,)]:
         return {"status": "unchanged", "rows": len(rows), "rejected": len(rejects)}
+    if not rows:
+        raise ValueError(f"{path}: no usable contracts ({len(rejects)} rows quarantined); register left as it was")
     con.execute("delete from raw.contracts where council_id = ?", [council.id])
     con.execute("delete from raw.contracts_quarantine where council_id = ?", [council.id])
     cols = ["council_id", "source_file", "file_sha256", "source_line", *COLUMNS, "raw_record", "run_id"]
-    if not rows:
-        raise ValueError(f"{path}: no usable contracts ({len(rejects)} rows quarantined); register left as it was")
     con.executemany(
         f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
         [

@@ -51,7 +51,11 @@ def _money(value: Any) -> Decimal | None:
     """A value amount, with the known placeholders (0, 0.1, 1) treated as unknown."""
     if not isinstance(value, dict) or value.get("amount") is None:
         return None
-    amount = Decimal(str(value["amount"]))
+    try:
+        amount = Decimal(str(value["amount"]))
+    except InvalidOperation:
+        log.warning("value amount %r is not a number; treated as unknown", value["amount"])
+        return None
     if amount in PLACEHOLDER_VALUES:
         return None
     return amount.quantize(Decimal("0.01"))
@@ -166,7 +170,17 @@ def releases_in(path: Path) -> list[dict[str, Any]]:
 def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, int]:
     """Insert new releases, replace changed ones, skip identical ones."""
     counts = {"new": 0, "changed": 0, "unchanged": 0}
+    # one version per release key: the latest-dated wins (files in name order break ties),
+    # so reloading the same folder is a no-op even when it holds two versions of a release
+    latest: dict[str, Flattened] = {}
     for item in flattened:
+        key = item.release["release_key"]
+        held = latest.get(key)
+        if held is None or (item.release["release_date"] or datetime.min) >= (
+            held.release["release_date"] or datetime.min
+        ):
+            latest[key] = item
+    for item in latest.values():
         key = item.release["release_key"]
         seen = con.execute("select content_sha256 from raw.notice_releases where release_key = ?", [key]).fetchall()
         if seen and seen[0][0] == item.release["content_sha256"]:
