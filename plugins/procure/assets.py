@@ -16,4 +16,4 @@ WRITER_POOL = "duckdb_writer"  # one slot: DuckDB allows one writer per file
 
 DEFAULT_ARGS = {"owner": "data-eng", "retries": 1, "retry_delay": timedelta(seconds=30)}
 NO_RETRY = {"retries": 0}  # deterministic steps (dbt, gate, publish): a retry would fail the same way
-IO_RETRIES = {"retries": 2, "retry_exponential_backoff": True}
+IO_RETRIES = {"retries": 2, "retry_exponential_backoff": 2.0}  # delay doubles per try
