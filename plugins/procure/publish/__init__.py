@@ -1,0 +1,1 @@
+"""Publishing: board pack (HTML + PDF) and strategy-review extracts, only after the gate."""
