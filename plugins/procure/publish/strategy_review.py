@@ -47,8 +47,7 @@ EXTRACTS: dict[str, tuple[str, str | None]] = {
         "total_spend_gbp",
     ),
     "contract_portfolio.csv": (
-        "select * from marts.fct_contract_portfolio where council_id = ? and ? is not null "
-        "order by contract_ref",
+        "select * from marts.fct_contract_portfolio where council_id = ? and ? is not null order by contract_ref",
         "contract_value_gbp",
     ),
 }
@@ -80,8 +79,15 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                 if money:
                     i = headers.index(money)
                     total = str(sum((r[i] for r in rows if r[i] is not None), start=0))
-                files.append({"file": name, "rows": len(rows), "money_column": money, "total": total,
-                              "sha256": sha256_file(path)})
+                files.append(
+                    {
+                        "file": name,
+                        "rows": len(rows),
+                        "money_column": money,
+                        "total": total,
+                        "sha256": sha256_file(path),
+                    }
+                )
             if not any(f["rows"] for f in files if f["file"] == "kpi_monthly.csv"):
                 raise LookupError(f"council {council.id!r}: no spend in fiscal year {fy}; nothing to extract")
             manifest = {

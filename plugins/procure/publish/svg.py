@@ -46,7 +46,9 @@ def hbar_chart(labels: list[str], values: list[float], width: int = 640, row_h: 
     label_w, value_w = 250, 70
     bar_space = width - label_w - value_w
     height = row_h * max(len(values), 1) + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    ]
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         y = i * row_h + 2
         w = max(v, 0) / top * bar_space
