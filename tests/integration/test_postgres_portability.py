@@ -21,6 +21,9 @@ MARTS = (
     "mart_spend_by_category",
     "mart_local_spend",
     "mart_kpi_monthly",
+    "mart_supplier_concentration",
+    "mart_off_contract_spend",
+    "mart_procurement_kpis",
 )
 
 
@@ -76,3 +79,37 @@ def test_marts_identical_on_duckdb_and_postgres(isolated_env, pg):
                 assert not mismatches, f"{table}: {len(mismatches)} rows differ, first: {mismatches[0]}"
     finally:
         duck.close()
+
+
+def test_gx_sql_datasource_gate_on_postgres(isolated_env, pg):
+    """On PostgreSQL the gate uses GX's SQL datasource: same suites, same verdicts as on DuckDB."""
+    from procure import tasks
+    from procure.quality.gate import run_gate, run_gate_postgres
+    from procure.transform.postgres_mirror import mirror_raw_to_postgres
+
+    as_of = date(2025, 4, 5)
+    tasks.ingest_spend("pg-gate", as_of)
+    tasks.ingest_contracts("pg-gate")
+    tasks.ingest_notices("pg-gate")
+    tasks.build_warehouse("duckdb")
+    mirror_raw_to_postgres()
+    tasks.build_warehouse("postgres")
+
+    on_duckdb = run_gate("pg-gate", as_of, raise_on_failure=False)
+    on_postgres = run_gate_postgres("pg-gate", as_of, raise_on_failure=False)
+    assert on_postgres.passed and on_duckdb.passed, on_postgres.summary()
+    verdicts = lambda r: sorted((c.suite, c.expectation, c.column, c.success) for c in r.checks)  # noqa: E731
+    assert verdicts(on_postgres) == verdicts(on_duckdb)
+    assert len(on_postgres.checks) > 30
+
+    with pg.cursor() as cur:
+        cur.execute("select passed from ops.quality_runs where run_id = 'pg-gate'")
+        assert cur.fetchall() == [(True,)]
+        # pence exported as pounds in one month: the SQL-datasource gate catches it too
+        cur.execute(
+            "update raw.spend_lines set amount_gbp = amount_gbp * 100 "
+            "where payment_date >= date '2024-11-01' and payment_date < date '2024-12-01'"
+        )
+    bad = run_gate_postgres("pg-gate-bad", as_of, raise_on_failure=False)
+    assert not bad.passed
+    assert any(c.suite == "raw_spend_months" and c.column == "amount_ratio" for c in bad.critical_failures)

@@ -25,7 +25,17 @@ from procure.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-SUITES = ("fct_spend", "mart_kpi_monthly", "mart_local_spend", "dim_supplier", "fct_contract_portfolio")
+# raw layer first (what was loaded), then the marts (what will be published)
+SUITES = (
+    "raw_spend_lines",
+    "raw_spend_months",
+    "raw_spend_files",
+    "fct_spend",
+    "mart_kpi_monthly",
+    "mart_local_spend",
+    "dim_supplier",
+    "fct_contract_portfolio",
+)
 
 
 class QualityGateFailed(RuntimeError):
@@ -75,7 +85,7 @@ def _context_figures(con, as_of: date) -> dict[str, Any]:
         "select count(*), coalesce(sum(amount_gbp), 0), min(payment_date) from raw.spend_lines"
     ).fetchall()[0]
     months = con.execute(
-        "select count(*) from (select distinct council_id, date_trunc('month', payment_date) from raw.spend_lines)"
+        "select count(*) from (select distinct council_id, date_trunc('month', payment_date) from raw.spend_lines) m"
     ).fetchall()[0][0]
     return {
         "raw_spend_rows": int(rows),
@@ -87,9 +97,15 @@ def _context_figures(con, as_of: date) -> dict[str, Any]:
     }
 
 
-def _table_as_pandas(con, table: str):
+def _suite_sql(module) -> str:
+    """A suite validates a table (``TABLE``) or a derived relation (``QUERY``, portable SQL)."""
+    query = getattr(module, "QUERY", None)
+    return query if query else f"select * from {module.TABLE}"
+
+
+def _table_as_pandas(con, sql: str):
     """Arrow -> pandas with decimals as floats and dates as datetimes, which GX compares."""
-    tbl = con.sql(f"select * from {table}").arrow()
+    tbl = con.sql(sql).arrow()
     if isinstance(tbl, pa.RecordBatchReader):
         tbl = tbl.read_all()
     cols = []
@@ -109,24 +125,111 @@ def _load_suite(name: str):
     return importlib.import_module(f"expectations.{name}")
 
 
-def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_failure: bool = True) -> GateResult:
-    """Validate every suite; record results; raise when a critical expectation fails."""
+def _gx_context():
     import great_expectations as gx
-
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    docs_dir = publish_dir() / "data_docs"
     context.add_data_docs_site(
         site_name="procure",
         site_config={
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(publish_dir() / "data_docs"),
+            },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
+    return context
+
+
+def _validate(
+    context, name: str, module, batch, ctx: dict[str, Any], batch_parameters: dict | None
+) -> list[CheckResult]:
+    """One suite, one checkpoint (which also updates Data Docs); the results as CheckResults."""
+    import great_expectations as gx
+
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in module.build(ctx):
+        suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{name}_checkpoint",
+            validation_definitions=[validation],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["procure"])],
+        )
+    )
+    run = checkpoint.run(batch_parameters=batch_parameters)
+    checks = []
+    for vr in run.run_results.values():
+        for r in vr.results:
+            cfg = r.expectation_config
+            observed = r.result.get("observed_value", r.result.get("unexpected_percent"))
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                observed = f"error: {r.exception_info.get('exception_message')}"
+            checks.append(
+                CheckResult(
+                    suite=name,
+                    expectation=cfg.type,
+                    column=cfg.kwargs.get("column"),
+                    severity=(cfg.meta or {}).get("severity", "critical"),
+                    success=bool(r.success),
+                    observed=json.dumps(observed, default=str)[:500],
+                )
+            )
+    return checks
+
+
+def _record(con, result: GateResult, as_of: date, placeholder: str = "?") -> None:
+    """Keep the results in ops.quality_results / ops.quality_runs (DB-API: DuckDB or psycopg2)."""
+    ph = placeholder
+    checked_at = datetime.combine(as_of, datetime.min.time())
+    cur = con.cursor() if placeholder == "%s" else con
+    cur.execute(f"delete from ops.quality_results where run_id = {ph}", [result.run_id])
+    cur.execute(f"delete from ops.quality_runs where run_id = {ph}", [result.run_id])
+    cur.executemany(
+        f"insert into ops.quality_results values ({', '.join([ph] * 8)})",
+        [
+            [result.run_id, checked_at, c.suite, c.expectation, c.column, c.severity, c.success, c.observed]
+            for c in result.checks
+        ],
+    )
+    cur.execute(
+        "insert into ops.quality_runs (run_id, checked_at, passed, critical_failures, warnings, summary) "
+        f"values ({', '.join([ph] * 6)})",
+        [
+            result.run_id,
+            checked_at,
+            result.passed,
+            len(result.critical_failures),
+            len(result.warnings),
+            result.summary(),
+        ],
+    )
+
+
+def _finish(result: GateResult, raise_on_failure: bool) -> GateResult:
+    log.info(result.summary())
+    if raise_on_failure and not result.passed:
+        raise QualityGateFailed(
+            result.summary() + "\nFix the data (see publish/data_docs/index.html), rebuild, and re-run the gate."
+        )
+    return result
+
+
+def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_failure: bool = True) -> GateResult:
+    """Validate every suite on the DuckDB warehouse; record results; raise on a critical failure.
+
+    Each table or query is read through DuckDB into Arrow and validated with GX's pandas
+    datasource (GX's SQL datasource cannot read DuckDB).
+    """
+    context = _gx_context()
     datasource = context.data_sources.add_pandas("warehouse")
     result = GateResult(run_id)
     con = connect(warehouse, read_only=False)
@@ -134,62 +237,80 @@ def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_f
         ctx = _context_figures(con, as_of)
         for name in SUITES:
             module = _load_suite(name)
-            frame = _table_as_pandas(con, module.TABLE)
-            asset = datasource.add_dataframe_asset(name)
-            batch = asset.add_batch_definition_whole_dataframe(f"{name}_all")
-            suite = context.suites.add(gx.ExpectationSuite(name=name))
-            for expectation in module.build(ctx):
-                suite.add_expectation(expectation)
-            validation = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
-            )
-            checkpoint = context.checkpoints.add(
-                gx.Checkpoint(
-                    name=f"{name}_checkpoint",
-                    validation_definitions=[validation],
-                    actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["procure"])],
-                )
-            )
-            run = checkpoint.run(batch_parameters={"dataframe": frame})
-            for vr in run.run_results.values():
-                for r in vr.results:
-                    cfg = r.expectation_config
-                    observed = r.result.get("observed_value", r.result.get("unexpected_percent"))
-                    result.checks.append(
-                        CheckResult(
-                            suite=name,
-                            expectation=cfg.type,
-                            column=cfg.kwargs.get("column"),
-                            severity=(cfg.meta or {}).get("severity", "critical"),
-                            success=bool(r.success),
-                            observed=json.dumps(observed, default=str)[:500],
-                        )
-                    )
-        checked_at = datetime.combine(as_of, datetime.min.time())
+            frame = _table_as_pandas(con, _suite_sql(module))
+            batch = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(f"{name}_all")
+            result.checks += _validate(context, name, module, batch, ctx, {"dataframe": frame})
         con.execute("begin transaction")
-        con.execute("delete from ops.quality_results where run_id = ?", [run_id])
-        con.execute("delete from ops.quality_runs where run_id = ?", [run_id])
-        con.executemany(
-            "insert into ops.quality_results values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [run_id, checked_at, c.suite, c.expectation, c.column, c.severity, c.success, c.observed]
-                for c in result.checks
-            ],
-        )
-        con.execute(
-            "insert into ops.quality_runs (run_id, checked_at, passed, critical_failures, warnings, summary) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [run_id, checked_at, result.passed, len(result.critical_failures), len(result.warnings), result.summary()],
-        )
+        _record(con, result, as_of)
         con.execute("commit")
     finally:
         con.close()
-    log.info(result.summary())
-    if raise_on_failure and not result.passed:
-        raise QualityGateFailed(
-            result.summary() + "\nFix the data (see publish/data_docs/index.html), rebuild, and re-run the gate."
-        )
-    return result
+    return _finish(result, raise_on_failure)
+
+
+OPS_DDL_POSTGRES = """
+create schema if not exists ops;
+create table if not exists ops.quality_results (
+    run_id text not null, checked_at timestamp not null, suite text not null, expectation text not null,
+    column_name text, severity text not null, success boolean not null, observed text
+);
+create table if not exists ops.quality_runs (
+    run_id text not null, checked_at timestamp not null, passed boolean not null,
+    critical_failures integer not null, warnings integer not null, summary text,
+    recorded_at timestamp default current_timestamp
+);
+"""
+
+
+def run_gate_postgres(run_id: str, as_of: date, dsn: str | None = None, raise_on_failure: bool = True) -> GateResult:
+    """The same suites on a PostgreSQL warehouse through GX's SQL datasource (which works there)."""
+    import psycopg2
+
+    from procure.transform.postgres_mirror import pg_dsn
+
+    dsn = dsn or pg_dsn()
+    params = dict(part.split("=", 1) for part in dsn.split())
+    password = f":{params['password']}" if params.get("password") else ""
+    url = (
+        f"postgresql+psycopg2://{params.get('user', 'postgres')}{password}@{params.get('host', '127.0.0.1')}:"
+        f"{params.get('port', '5432')}/{params['dbname']}"
+    )
+    context = _gx_context()
+    datasource = context.data_sources.add_postgres("warehouse_pg", connection_string=url)
+    result = GateResult(run_id)
+    pg = psycopg2.connect(dsn)
+    try:
+        with pg.cursor() as cur:
+            ctx = _context_figures(_PgAdapter(cur), as_of)
+        for name in SUITES:
+            module = _load_suite(name)
+            if getattr(module, "QUERY", None):
+                asset = datasource.add_query_asset(
+                    name, query=f"SELECT * FROM ({module.QUERY.strip()}) AS q"
+                )  # GX wants SELECT first
+            else:
+                schema, table = module.TABLE.split(".")
+                asset = datasource.add_table_asset(name, table_name=table, schema_name=schema)
+            batch = asset.add_batch_definition_whole_table(f"{name}_all")
+            result.checks += _validate(context, name, module, batch, ctx, None)
+        with pg, pg.cursor() as cur:
+            cur.execute(OPS_DDL_POSTGRES)
+        with pg:
+            _record(pg, result, as_of, placeholder="%s")
+    finally:
+        pg.close()
+    return _finish(result, raise_on_failure)
+
+
+class _PgAdapter:
+    """Just enough of DuckDB's ``execute(...).fetchall()`` over a psycopg2 cursor."""
+
+    def __init__(self, cur):
+        self.cur = cur
+
+    def execute(self, sql: str, params=None):
+        self.cur.execute(sql, params)
+        return self.cur
 
 
 def latest_gate_passed(con) -> bool:

@@ -1,0 +1,176 @@
+"""Bad batches are stopped at the gate and never reach the published outputs.
+
+One good warehouse is built and published once per module (ingest -> dbt -> gate ->
+publish, the same functions the DAGs call); each case works on its own copy, injects a
+realistic defect into the raw layer, rebuilds the marts and runs the gate again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_config
+
+AS_OF = date(2025, 4, 5)
+
+
+def _tree_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "data_docs" not in p.parts
+    }
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory, sample_dir):
+    """A gate-passed, published warehouse on the sample data."""
+    base = tmp_path_factory.mktemp("good")
+    env = {
+        "PROCURE_WAREHOUSE": str(base / "w.duckdb"),
+        "PROCURE_PUBLISH_DIR": str(base / "publish"),
+        "PROCURE_CONFIG": str(write_config(base / "councils.yml", sample_dir)),
+        "DBT_TARGET_PATH": str(base / "dbt_target"),
+        "DBT_LOG_PATH": str(base / "dbt_logs"),
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        from procure import tasks
+
+        tasks.ingest_spend("good", AS_OF)
+        tasks.ingest_contracts("good")
+        tasks.ingest_notices("good")
+        tasks.build_warehouse()
+        tasks.quality_gate("good", AS_OF)
+        tasks.publish_board_packs()
+        tasks.publish_strategy_reviews()
+    return base, env
+
+
+@pytest.fixture
+def copy_of_good(good, tmp_path, monkeypatch):
+    """A private copy of the good warehouse, with the good published outputs in place."""
+    base, env = good
+    shutil.copy(base / "w.duckdb", tmp_path / "w.duckdb")
+    shutil.copytree(base / "publish", tmp_path / "publish")
+    monkeypatch.setenv("PROCURE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("PROCURE_PUBLISH_DIR", str(tmp_path / "publish"))
+    monkeypatch.setenv("PROCURE_CONFIG", env["PROCURE_CONFIG"])
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt_logs"))
+    return tmp_path
+
+
+def _inject(warehouse: Path, *statements: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+def _gate_blocks_and_outputs_unchanged(tmp: Path, expected_suite: str, expected_column: str | None):
+    from procure import tasks
+    from procure.publish.atomic import GateNotPassed
+    from procure.quality.gate import QualityGateFailed
+
+    before = _tree_hashes(tmp / "publish")
+    assert before, "the good run published nothing: the comparison would prove nothing"
+    tasks.build_warehouse()
+    with pytest.raises(QualityGateFailed) as failed:
+        tasks.quality_gate("bad", AS_OF)
+    message = str(failed.value)
+    assert f"[critical] {expected_suite}" in message, message
+    if expected_column:
+        assert expected_column in message, message
+
+    con = duckdb.connect(str(tmp / "w.duckdb"))
+    try:
+        recorded = con.execute(
+            "select suite, column_name, expectation from ops.quality_results "
+            "where run_id = 'bad' and severity = 'critical' and not success"
+        ).fetchall()
+    finally:
+        con.close()
+    assert any(r[0] == expected_suite for r in recorded), recorded  # readable in the results table
+
+    with pytest.raises(GateNotPassed):
+        tasks.publish_board_packs()
+    with pytest.raises(GateNotPassed):
+        tasks.publish_strategy_reviews()
+    assert _tree_hashes(tmp / "publish") == before
+
+
+def test_amounts_times_100_fail_the_gate(copy_of_good):
+    # pence exported as pounds: one month's amounts x100
+    _inject(
+        copy_of_good / "w.duckdb",
+        "update raw.spend_lines set amount_gbp = amount_gbp * 100 "
+        "where payment_date >= date '2024-11-01' and payment_date < date '2024-12-01'",
+    )
+    _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_months", "amount_ratio")
+
+
+def test_same_month_loaded_twice_fails_the_gate(copy_of_good):
+    # the October file's lines arrive again in a file of another name (e.g. a quarterly re-export)
+    _inject(
+        copy_of_good / "w.duckdb",
+        "insert into raw.spend_lines select * replace ("
+        "'norwich_spend_2024-10_reissued.csv' as source_file, md5('reissue') as file_sha256) "
+        "from raw.spend_lines where source_file = 'norwich_spend_2024-10.csv'",
+    )
+    _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_files", "overlap_share")
+
+
+def test_supplier_names_missing_beyond_tolerance_fail_the_gate(copy_of_good):
+    _inject(
+        copy_of_good / "w.duckdb",
+        "update raw.spend_lines set supplier_name = null where record_index % 10 = 0",
+    )
+    _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_lines", "supplier_name")
+
+
+def _procure_check(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env_extra}
+    exe = Path(sys.executable).parent / "procure"
+    return subprocess.run(
+        [str(exe), "check", "--run-id", "cli", "--as-of", AS_OF.isoformat()],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_procure_check_exit_status(good, tmp_path):
+    base, env = good
+    # the good copy passes
+    shutil.copy(base / "w.duckdb", tmp_path / "good.duckdb")
+    ok = _procure_check(
+        {**env, "PROCURE_WAREHOUSE": str(tmp_path / "good.duckdb"), "PROCURE_PUBLISH_DIR": str(tmp_path / "p1")}
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "quality gate PASSED" in ok.stdout
+
+    # one month of fct_spend x100: non-zero exit, the reason printed
+    shutil.copy(base / "w.duckdb", tmp_path / "bad.duckdb")
+    _inject(
+        tmp_path / "bad.duckdb",
+        "update marts.fct_spend set amount_gbp = amount_gbp * 100 where payment_month = date '2024-07-01'",
+    )
+    bad = _procure_check(
+        {**env, "PROCURE_WAREHOUSE": str(tmp_path / "bad.duckdb"), "PROCURE_PUBLISH_DIR": str(tmp_path / "p2")}
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "quality gate FAILED" in bad.stdout
+    assert "fct_spend.amount_gbp" in bad.stdout
