@@ -1,11 +1,41 @@
-"""Builds the dbt warehouse (staging, intermediate, marts; data and unit tests) whenever raw data changes."""
+"""Builds the dbt warehouse whenever raw data changes, through astronomer-cosmos: one Airflow task per
+dbt model, each running ``dbt build`` on that model (the model, then its data and unit tests), in the order
+of the dbt graph. Supplier names are resolved (raw.supplier_name_matches) and seeds loaded first; tests that span models (relationships, the reconciliation tests) run
+once every model is built; only then is the marts Asset updated for the quality gate.
+
+Every task holds the one-slot ``duckdb_writer`` pool (DuckDB allows one writer). The task graph is
+rendered from dbt's manifest (``dbt_project/target/cosmos/manifest.json``, written at set-up time by
+``procure build --manifest-only``, which ``make`` runs when the dbt project changes), so parsing this file
+runs no dbt and opens no database.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pendulum
 from airflow.sdk import dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import (
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    SeedRenderingBehavior,
+    TestBehavior,
+    TestIndirectSelection,
+)
 
 from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
+MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"
+
+
+def procure_warehouse() -> str:
+    """The warehouse file, resolved when a task runs (never at parse time) for dbt's profiles.yml."""
+    from procure.config import warehouse_path
+
+    return str(warehouse_path().resolve())
 
 
 @dag(
@@ -16,15 +46,64 @@ from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOT
     tags=["transform", "dbt"],
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
+    user_defined_macros={"procure_warehouse": procure_warehouse},
 )
 def build_warehouse():
+    @task(pool=WRITER_POOL, **NO_RETRY)
+    def resolve_suppliers() -> dict[str, int]:
+        """Cluster supplier name variants into raw.supplier_name_matches, which the dbt models read."""
+        from procure.transform.supplier_match import write_matches
+
+        return write_matches()
+
+    @task(pool=WRITER_POOL, **NO_RETRY)
+    def seeds() -> int:
+        """dbt seeds (lookups, KPI targets) and their tests."""
+        from procure.transform.dbt_build import seed
+
+        return len(seed())
+
+    models = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=MANIFEST,
+            project_name="procure",
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="procure",
+            target_name="duckdb",
+            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            seed_rendering_behavior=SeedRenderingBehavior.NONE,
+            enable_mock_profile=False,
+        ),
+        operator_args={
+            "pool": WRITER_POOL,
+            "emit_datasets": False,
+            "install_deps": False,
+            "env": {"PROCURE_WAREHOUSE": "{{ procure_warehouse() }}"},
+            **NO_RETRY,
+        },
+    )
+
     @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY)
-    def dbt_build():
-        from procure.tasks import build_warehouse as build
+    def cross_model_tests() -> int:
+        """Relationships and reconciliation tests, which read several models: the marts pass as a whole."""
+        from procure.transform.dbt_build import cross_model_tests as run_tests
 
-        return build()
+        return len(run_tests())
 
-    dbt_build()
+    resolve_suppliers() >> seeds() >> models >> cross_model_tests()
 
 
 build_warehouse()

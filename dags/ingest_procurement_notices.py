@@ -1,7 +1,11 @@
-"""Loads Contracts Finder / Find a Tender OCDS releases into the raw notice tables (daily).
+"""Harvests Contracts Finder / Find a Tender OCDS releases into the raw notice tables (daily).
 
-Releases are keyed by ocid and release id: an unchanged release is skipped, an edited
-one (re-published in a later window) replaces its earlier copy.
+Each API (connections `contracts_finder`, `find_a_tender`; config/notice_sources.yml) is
+walked in date windows from its watermark to the end of the run's data interval; pages
+land gzip-compressed under data/landing/notices/, releases are keyed by ocid and release
+id (an unchanged release is skipped, an edited one replaces its earlier copy) and
+compiled into one record per procurement (raw.notice_records). Landed release files in a
+council's `notices_dir` are loaded too.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_NOTICES, WRITER_POOL
 )
 def ingest_procurement_notices():
     @task(outlets=[RAW_NOTICES], pool=WRITER_POOL, **IO_RETRIES)
-    def load_notices(run_id=None):
+    def load_notices(run_id=None, data_interval_end=None, logical_date=None):
         from procure.tasks import ingest_notices
 
-        return ingest_notices(run_id)
+        # harvests up to the end of the run's interval, never the wall clock
+        return ingest_notices(run_id, until=data_interval_end or logical_date)
 
     load_notices()
 

@@ -46,30 +46,174 @@ def sample_data(out: Path) -> None:
     _echo({k: v for k, v in summary.items() if k != "spend_files"})
 
 
-@main.command()
-@click.option("--run-id", default="manual")
+@main.group()
+def ingest() -> None:
+    """Land and load council files: `spend`, `contracts` (one council) or `all`."""
+
+
+def _run_day(as_of: str | None) -> date:
+    try:
+        return date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError as exc:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from exc
+
+
+def _ingest_files(kind: str, council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool):
+    from datetime import datetime
+
+    from procure.config import ConfigError, get_council
+
+    try:
+        council = get_council(council_id)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    loaded_at = datetime.combine(_run_day(as_of), datetime.min.time())
+    paths = list(files) or None
+    if paths:
+        count = len(paths)
+    elif kind == "spend":
+        from procure.extract.spend_loader import spend_files
+
+        try:
+            count = len(spend_files(council)) + len(council.spend_urls)
+        except FileNotFoundError as exc:
+            raise click.UsageError(str(exc)) from exc
+    else:
+        from procure.extract.contracts_loader import register_files
+
+        count = len(register_files(council)) + len(council.contracts_urls)
+    with click.progressbar(
+        length=max(count, 1),
+        label=f"{kind} files for {council.id}",
+        file=sys.stderr,
+        show_pos=True,
+        item_show_func=lambda item: item,
+    ) as bar:
+        state = {"rows": 0, "file": ""}
+
+        def on_file(origin: str) -> None:
+            state["file"] = Path(origin).name
+            bar.update(1, state["file"])
+
+        def on_batch(rows: int) -> None:
+            state["rows"] += rows
+            bar.update(0, f"{state['file']} ({state['rows']:,} rows)")
+
+        if kind == "spend":
+            from procure.extract.spend_loader import ingest_spend_files
+
+            results = ingest_spend_files(council, paths, run_id, loaded_at, on_file=on_file, on_batch=on_batch)
+        else:
+            from procure.extract.contracts_loader import ingest_register_files
+
+            results = ingest_register_files(council, paths, run_id, loaded_at, on_file=on_file)
+    if as_json:
+        click.echo(json.dumps({"files": [r.as_json() for r in results]}, indent=2))
+    else:
+        for r in results:
+            line = f"{r.status:<10} {r.path}"
+            if r.status == "loaded":
+                line += (
+                    f": {r.rows_read:,} rows read = {r.rows_loaded:,} loaded + {r.rows_quarantined:,} quarantined"
+                    f" + {r.rows_skipped:,} skipped; £{r.amount_total:,.2f}"
+                )
+                if r.superseded:
+                    line += f"; replaces {', '.join(r.superseded)}"
+            elif r.reason:
+                line += f": {r.reason}"
+            click.echo(line)
+        if not results:
+            click.echo(f"no {kind} files for {council.id}", err=True)
+    rejected = [r for r in results if r.status == "rejected"]
+    if rejected:
+        click.echo(f"{len(rejected)} of {len(results)} file(s) rejected", err=True)
+        sys.exit(1)
+
+
+_FILES = click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+_COUNCIL = click.option("--council", "council_id", required=True, help="Council id from councils.yml.")
+_RUN_ID = click.option("--run-id", default="manual", show_default=True)
+_AS_OF = click.option("--as-of", default=None, help="Date the load is recorded for (YYYY-MM-DD); default today.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print each file's account as JSON.")
+
+
+@ingest.command("spend")
+@_COUNCIL
+@_FILES
+@_RUN_ID
+@_AS_OF
+@_JSON
+def ingest_spend(council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool) -> None:
+    """Load supplier-payment FILES (default: the council's drop folder and spend_urls).
+
+    Exit status 1 if any file was rejected.
+    """
+    _ingest_files("spend", council_id, files, run_id, as_of, as_json)
+
+
+@ingest.command("contracts")
+@_COUNCIL
+@_FILES
+@_RUN_ID
+@_AS_OF
+@_JSON
+def ingest_contracts(council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool) -> None:
+    """Load contract register FILES, CSV or XLSX (default: contracts_file, drop folder, contracts_urls)."""
+    _ingest_files("contracts", council_id, files, run_id, as_of, as_json)
+
+
+@ingest.command("all")
+@_RUN_ID
 @click.option("--as-of", default=None, help="Date the run works for (YYYY-MM-DD); default today.")
-def ingest(run_id: str, as_of: str | None) -> None:
-    """Load spend files, contract registers and landed notices for every council."""
+def ingest_all(run_id: str, as_of: str | None) -> None:
+    """Spend files, contract registers and landed notices for every council (exit 1 if a file was rejected)."""
     from procure import tasks
 
-    day = date.fromisoformat(as_of) if as_of else date.today()
-    _echo(
-        {
-            "spend": tasks.ingest_spend(run_id, day),
-            "contracts": tasks.ingest_contracts(run_id),
-            "notices": tasks.ingest_notices(run_id),
-        }
-    )
+    day = _run_day(as_of)
+    out = {
+        "spend": tasks.ingest_spend(run_id, day),
+        "contracts": tasks.ingest_contracts(run_id, logical_date=day),
+        "notices": tasks.ingest_notices(run_id),
+    }
+    _echo(out)
+    rejected = sum(c.get("rejected", 0) for kind in ("spend", "contracts") for c in out[kind].values())
+    if rejected:
+        click.echo(f"{rejected} file(s) rejected: see raw.spend_manifest / raw.contract_manifest", err=True)
+        sys.exit(1)
 
 
 @main.command()
 @click.option("--target", type=click.Choice(["duckdb", "postgres"]), default="duckdb", show_default=True)
-def build(target: str) -> None:
+@click.option("--full-refresh", is_flag=True, help="Rebuild incremental models (fct_spend) from scratch.")
+@click.option(
+    "--manifest-only", is_flag=True, help="Only write the dbt manifest the build_warehouse DAG is rendered from."
+)
+def build(target: str, full_refresh: bool, manifest_only: bool) -> None:
     """dbt build of the warehouse (models, data tests, unit tests)."""
     from procure import tasks
+    from procure.transform import dbt_build
 
-    _echo(tasks.build_warehouse(target))
+    if manifest_only:
+        _echo({"manifest": str(dbt_build.write_manifest())})
+    elif full_refresh:
+        _echo({"nodes": len(dbt_build.build(target, full_refresh=True))})
+    else:
+        _echo(tasks.build_warehouse(target))
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header + rows) instead of a table.")
+@click.option("--target", type=click.Choice(["duckdb", "postgres"]), default="duckdb", show_default=True)
+def query(sql: str, as_csv: bool, target: str) -> None:
+    """Run one read-only SQL query against the warehouse, e.g. "select * from marts.mart_procurement_kpis"."""
+    from procure.query import QueryError, format_csv, format_table, run_query
+
+    try:
+        columns, rows = run_query(sql, target)
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(format_csv(columns, rows) if as_csv else format_table(columns, rows), nl=not as_csv)
 
 
 @main.command("mirror-postgres")
@@ -98,13 +242,40 @@ def check(run_id: str, as_of: str | None) -> None:
 def publish(month: str | None, fiscal_year: int | None) -> None:
     """Publish board packs and strategy-review extracts (only from a gate-passed warehouse)."""
     from procure import tasks
+    from procure.publish.atomic import GateNotPassed
+    from procure.publish.safety import PrivacyCheckFailed
 
-    _echo(
-        {
-            "board_pack": tasks.publish_board_packs(_month(month)),
-            "strategy_review": tasks.publish_strategy_reviews(fiscal_year),
-        }
-    )
+    try:
+        _echo(
+            {
+                "board_pack": tasks.publish_board_packs(_month(month)),
+                "strategy_review": tasks.publish_strategy_reviews(fiscal_year),
+            }
+        )
+    except (GateNotPassed, PrivacyCheckFailed) as exc:
+        raise click.ClickException(f"publish refused: {exc}") from exc
+
+
+@main.command()
+@click.argument("mart")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), required=True)
+@click.option("--council", "council_id", default=None, help="Only this council's rows (mart must have council_id).")
+@click.option(
+    "--fiscal-year", default=None, help="Only this fiscal year: 2024 or 2024-25 (mart must have fiscal_year)."
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Output file; default <mart>[_council][_fy].<format>."
+)
+def export(mart: str, fmt: str, council_id: str | None, fiscal_year: str | None, out: Path | None) -> None:
+    """Export one mart (e.g. fct_spend) to CSV, Parquet or XLSX, formula-safe and privacy-checked."""
+    from procure.publish.export import ExportError, export_mart
+    from procure.publish.safety import PrivacyCheckFailed
+
+    try:
+        result = export_mart(mart, fmt, out, council_id, fiscal_year)
+    except (ExportError, PrivacyCheckFailed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _echo({"mart": result.mart, "rows": result.rows, "path": str(result.path)})
 
 
 @main.command()

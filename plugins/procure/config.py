@@ -2,14 +2,22 @@
 
 Everything that differs between installations is read here, never in DAG files:
 the warehouse path (``PROCURE_WAREHOUSE``), the council list (``PROCURE_CONFIG``),
-the publish root (``PROCURE_PUBLISH_DIR``) and the sample/landing data roots.
+the publish root (``PROCURE_PUBLISH_DIR``) and the landing zone (``PROCURE_LANDING_DIR``,
+default ``data/landing``) where every ingested file is kept unchanged by sha256.
 Relative paths in ``councils.yml`` resolve against the project root.
+
+A council's files arrive in its drop folders (default ``data/drop/<id>/spend`` and
+``data/drop/<id>/contracts``) and/or from URLs listed in ``spend_urls`` /
+``contracts_urls``; the loaders copy each one into the landing zone before reading it,
+so the drop folders can be cleared without losing what was loaded.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,11 @@ def publish_dir() -> Path:
     return _path_from_env("PROCURE_PUBLISH_DIR", "publish")
 
 
+def landing_dir() -> Path:
+    """Root of the landing zone: ``<root>/<source>/<council>/<sha256>/<original name>``."""
+    return _path_from_env("PROCURE_LANDING_DIR", "data/landing")
+
+
 def dbt_project_dir() -> Path:
     return PROJECT_ROOT / "dbt_project"
 
@@ -50,12 +63,31 @@ class Council:
     id: str
     name: str
     spend_dir: Path
-    spend_glob: str = "*.csv"
+    spend_glob: str = "*"
+    spend_urls: tuple[str, ...] = ()
     contracts_file: Path | None = None
+    contracts_dir: Path | None = None
+    contracts_glob: str = "*"
+    contracts_urls: tuple[str, ...] = ()
     notices_dir: Path | None = None
+    ons_code: str | None = None
     local_postcode_prefixes: tuple[str, ...] = ()
     fiscal_year_start_month: int = 4
+    publication_threshold_gbp: Decimal = Decimal("500")
     spend_overrides: dict[str, Any] = field(default_factory=dict)
+    spend_file_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def overrides_for(self, file_name: str) -> dict[str, Any]:
+        """Reader overrides for one file: the council's, then every matching per-file glob in order.
+
+        A council's header-less month needs ``columns`` that its other months must not get,
+        so ``spend_file_overrides`` maps a glob of file names (``*2025-03*.csv``) to overrides.
+        """
+        merged = dict(self.spend_overrides)
+        for pattern, overrides in self.spend_file_overrides.items():
+            if fnmatch.fnmatchcase(file_name, pattern):
+                merged.update(overrides)
+        return merged
 
 
 def _resolve(value: str | None) -> Path | None:
@@ -97,20 +129,46 @@ def load_councils(path: Path | None = None) -> list[Council]:
             fy = 0
         if not 1 <= fy <= 12:
             raise ConfigError(f"{where}: fiscal_year_start_month must be 1..12, got {fy_raw!r}")
-        prefixes = entry.get("local_postcode_prefixes") or []
+        prefixes = entry.get("local_postcode_prefixes") or entry.get("local_postcode_districts") or []
         if isinstance(prefixes, str):
             prefixes = [p for p in prefixes.replace(",", " ").split() if p]
+        threshold_raw = entry.get("publication_threshold_gbp", 500)
+        try:
+            threshold = Decimal(str(threshold_raw))
+        except InvalidOperation:
+            threshold = Decimal(-1)
+        if threshold < 0:
+            raise ConfigError(
+                f"{where}: publication_threshold_gbp must be a non-negative amount, got {threshold_raw!r}"
+            )
+        file_overrides = entry.get("spend_file_overrides") or {}
+        if not isinstance(file_overrides, dict) or not all(isinstance(v, dict) for v in file_overrides.values()):
+            raise ConfigError(
+                f"{where}: spend_file_overrides must map a file-name glob to overrides, "
+                "e.g. {'*2025-03*': {columns: [...]}}"
+            )
+        for key in ("spend_urls", "contracts_urls"):
+            urls = entry.get(key) or []
+            if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+                raise ConfigError(f"{where}: {key} must be a list of URLs, got {urls!r}")
         councils.append(
             Council(
                 id=cid,
                 name=str(entry["name"]).strip(),
-                spend_dir=_resolve(entry.get("spend_dir")) or PROJECT_ROOT / "data/landing" / cid / "spend",
-                spend_glob=str(entry.get("spend_glob", "*.csv")),
+                spend_dir=_resolve(entry.get("spend_dir")) or PROJECT_ROOT / "data/drop" / cid / "spend",
+                spend_glob=str(entry.get("spend_glob", "*")),
+                spend_urls=tuple(entry.get("spend_urls") or ()),
                 contracts_file=_resolve(entry.get("contracts_file")),
+                contracts_dir=_resolve(entry.get("contracts_dir")) or PROJECT_ROOT / "data/drop" / cid / "contracts",
+                contracts_glob=str(entry.get("contracts_glob", "*")),
+                contracts_urls=tuple(entry.get("contracts_urls") or ()),
                 notices_dir=_resolve(entry.get("notices_dir")),
+                ons_code=str(entry["ons_code"]).strip() if entry.get("ons_code") else None,
                 local_postcode_prefixes=tuple(str(p).upper().strip() for p in prefixes),
                 fiscal_year_start_month=fy,
+                publication_threshold_gbp=threshold,
                 spend_overrides=dict(entry.get("spend_overrides") or {}),
+                spend_file_overrides={str(k): dict(v) for k, v in file_overrides.items()},
             )
         )
     return councils

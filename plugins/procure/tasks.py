@@ -30,55 +30,152 @@ def _timed(step: str, fn, *args, **kwargs) -> Any:
     return result
 
 
+def _summary(results) -> dict[str, Any]:
+    """Per-council counts for the logs, with each file's account (the CLI's --json shape)."""
+    return {
+        "files": len(results),
+        **{status: sum(1 for r in results if r.status == status) for status in ("loaded", "unchanged", "rejected")},
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+        "results": [r.as_json() for r in results],
+    }
+
+
 def ingest_spend(run_id: str, logical_date: date | datetime, warehouse: Path | None = None) -> dict[str, Any]:
-    """Load every new or changed payment file of every council."""
+    """Land and load every new or corrected payment file of every council (drop folders and URLs).
+
+    A rejected file is recorded in raw.spend_manifest and reported; it does not stop the others.
+    """
     from procure.extract.spend_loader import load_council_spend
 
     out: dict[str, Any] = {}
     for council in load_councils():
-        loads = _timed(
+        results = _timed(
             f"spend {council.id}", load_council_spend, council, run_id, _as_datetime(logical_date), warehouse
         )
-        out[council.id] = {
-            "files": len(loads),
-            "changed": sum(1 for f in loads if f.status != "unchanged"),
-            "records": sum(f.records for f in loads),
-            "accepted": sum(f.accepted for f in loads),
-            "rejected": sum(f.rejected for f in loads),
-        }
+        out[council.id] = _summary(results)
     return out
 
 
-def ingest_contracts(run_id: str, warehouse: Path | None = None) -> dict[str, Any]:
-    """Replace each council's contract register with the current file."""
-    from procure.extract.contracts_loader import load_register
+def ingest_contracts(
+    run_id: str, warehouse: Path | None = None, logical_date: date | datetime | None = None
+) -> dict[str, Any]:
+    """Land and load each council's contract register files (a new version replaces the register)."""
+    from procure.extract.contracts_loader import ingest_register_files
+
+    loaded_at = _as_datetime(logical_date) if logical_date is not None else datetime.now()
+    out: dict[str, Any] = {}
+    for council in load_councils():
+        results = _timed(f"contracts {council.id}", ingest_register_files, council, None, run_id, loaded_at, warehouse)
+        out[council.id] = _summary(results)
+    return out
+
+
+def _landed_item(landed) -> dict[str, Any]:
+    return {
+        "council_id": landed.council_id,
+        "name": landed.original_name,
+        "origin": landed.origin,
+        "sha256": landed.sha256,
+        "size_bytes": landed.size_bytes,
+        "path": str(landed.path),
+    }
+
+
+def _landed_from_item(item: dict[str, Any], source: str):
+    from procure.extract.landing import LandedFile
+
+    return LandedFile(
+        item["council_id"], source, item["name"], item["origin"], item["sha256"], item["size_bytes"], Path(item["path"])
+    )
+
+
+def list_new_spend_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
+    """Land every council's dropped and published payment files; the ones not loaded yet (for .expand)."""
+    from procure.extract.spend_loader import new_landed_files
+
+    items = []
+    for council in load_councils():
+        items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
+    log.info("%d new spend file(s): %s", len(items), [i["name"] for i in items])
+    return items
+
+
+def load_spend_file(
+    item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
+) -> dict[str, Any]:
+    """Load one landed payment file (one mapped DAG task); the file's account as the CLI prints it."""
+    from procure.config import get_council
+    from procure.extract.spend_loader import load_landed_file, register_council
+
+    council = get_council(item["council_id"])
+    with transaction(warehouse) as con:
+        register_council(con, council)
+    result = load_landed_file(
+        council, _landed_from_item(item, "spend"), run_id, _as_datetime(logical_date), warehouse, item["origin"]
+    )
+    return result.as_json()
+
+
+def list_new_register_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
+    """Land every council's contract register files; the ones the manifest does not know yet."""
+    from procure.extract.contracts_loader import new_landed_files
+
+    items = []
+    for council in load_councils():
+        items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
+    log.info("%d new contract register file(s): %s", len(items), [i["name"] for i in items])
+    return items
+
+
+def load_register_file(
+    item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
+) -> dict[str, Any]:
+    """Load one landed contract register file (one mapped DAG task)."""
+    from procure.config import get_council
+    from procure.extract.contracts_loader import load_landed_register
     from procure.extract.spend_loader import register_council
 
-    out = {}
+    council = get_council(item["council_id"])
     with transaction(warehouse) as con:
-        for council in load_councils():
-            register_council(con, council)
-            out[council.id] = _timed(f"contracts {council.id}", load_register, con, council, run_id)
-    return out
+        register_council(con, council)
+    result = load_landed_register(
+        council, _landed_from_item(item, "contracts"), run_id, _as_datetime(logical_date), warehouse, item["origin"]
+    )
+    return result.as_json()
 
 
-def ingest_notices(run_id: str, warehouse: Path | None = None) -> dict[str, Any]:
-    """Load landed Contracts Finder / FTS release files for every council that has them."""
+def ingest_notices(run_id: str, until: date | datetime | None = None, warehouse: Path | None = None) -> dict[str, Any]:
+    """Harvest the OCDS APIs up to ``until`` (when given), then load landed release files of every council."""
     from procure.extract.notices_loader import load_notice_dir
+    from procure.extract.ocds_records import refresh_pending
 
-    out = {}
+    out: dict[str, Any] = {}
+    if until is not None:
+        from procure.extract.ocds_harvest import base_urls_from_airflow, harvest_all
+
+        urls = base_urls_from_airflow()
+        out["harvest"] = _timed("notices harvest", harvest_all, urls, _as_datetime(until), run_id, warehouse)
     with transaction(warehouse) as con:
         for council in load_councils():
             if council.notices_dir and council.notices_dir.is_dir():
                 out[council.id] = _timed(f"notices {council.id}", load_notice_dir, con, council.notices_dir, run_id)
+        out["records"] = refresh_pending(con, run_id)
     return out
 
 
 def build_warehouse(target: str = "duckdb", warehouse: Path | None = None) -> dict[str, Any]:
+    """Resolve supplier names (DuckDB only: PostgreSQL gets the table from the raw mirror), then dbt build."""
     from procure.transform.dbt_build import build
 
+    out: dict[str, Any] = {}
+    if target == "duckdb":
+        from procure.transform.supplier_match import write_matches
+
+        out["suppliers"] = _timed("supplier resolution", write_matches, warehouse)
     lines = _timed("dbt build", build, target=target, warehouse=warehouse)
-    return {"nodes": len(lines)}
+    out["nodes"] = len(lines)
+    return out
 
 
 def quality_gate(run_id: str, as_of: date, warehouse: Path | None = None) -> dict[str, Any]:

@@ -25,26 +25,41 @@ create table if not exists raw.councils (
     fiscal_year_start_month integer not null
 );
 
-create table if not exists raw.spend_files (
+-- One row per version of every spend file ever offered, keyed by its bytes. status:
+-- loaded (its rows are in raw.spend_lines), superseded (a corrected file for the same
+-- period replaced its rows), rejected (unreadable; reason says why). Per file:
+-- rows_read = rows_loaded + rows_quarantined + skipped_blank + skipped_preamble
+--             + skipped_repeated_header + skipped_total.
+create table if not exists raw.spend_manifest (
     council_id varchar not null,
-    source_file varchar not null,             -- file name as dropped
-    source_path varchar not null,
     file_sha256 varchar not null,
+    source_file varchar not null,             -- file name as dropped or downloaded
+    source_path varchar not null,             -- where it came from: drop-folder path or URL
+    landing_path varchar not null,            -- the byte-identical copy the rows were read from
+    size_bytes bigint not null,
     compression varchar,
     encoding varchar,
     delimiter varchar,
     header_line integer,
     column_map varchar,                       -- JSON canonical -> original header
-    records integer not null,
-    accepted integer not null,
-    rejected integer not null,
-    blank_lines_skipped integer not null,
-    amount_total_gbp decimal(18, 2),
+    overrides varchar,                        -- JSON reader overrides applied
+    rows_read integer,
+    rows_loaded integer,
+    rows_quarantined integer,
+    skipped_blank integer,
+    skipped_preamble integer,
+    skipped_repeated_header integer,
+    skipped_total integer,
+    amount_total_gbp decimal(18, 2),          -- sum of the loaded rows
     first_payment_date date,
     last_payment_date date,
+    period_months varchar,                    -- months the file covers, 'YYYY-MM[,YYYY-MM...]'
+    status varchar not null,                  -- loaded | superseded | rejected
+    reason varchar,
+    superseded_by varchar,                    -- file_sha256 of the correction
     run_id varchar,
     loaded_at timestamp not null,
-    primary key (council_id, source_file)
+    primary key (council_id, file_sha256)
 );
 
 create table if not exists raw.spend_lines (
@@ -76,7 +91,7 @@ create table if not exists raw.spend_lines (
     is_pcard boolean not null,
     raw_record varchar not null,
     run_id varchar,
-    primary key (council_id, source_file, record_index)
+    primary key (council_id, file_sha256, record_index)
 );
 
 create table if not exists raw.spend_quarantine (
@@ -85,10 +100,47 @@ create table if not exists raw.spend_quarantine (
     file_sha256 varchar not null,
     source_line integer not null,
     record_index integer not null,
+    field varchar,                            -- the column that could not be read, when known
     reject_reason varchar not null,
     raw_record varchar not null,
     run_id varchar,
-    primary key (council_id, source_file, record_index)
+    primary key (council_id, file_sha256, record_index)
+);
+
+-- the files whose rows are in the warehouse now (what dbt and the board pack read)
+create or replace view raw.spend_files as
+select
+    council_id, source_file, file_sha256, source_path, landing_path, size_bytes, compression, encoding,
+    delimiter, header_line, column_map, rows_read,
+    rows_loaded + rows_quarantined as records,
+    rows_loaded as accepted,
+    rows_quarantined as rejected,
+    skipped_blank, skipped_preamble, skipped_repeated_header, skipped_total,
+    amount_total_gbp, first_payment_date, last_payment_date, period_months, run_id, loaded_at
+from raw.spend_manifest
+where status = 'loaded';
+
+create table if not exists raw.contract_manifest (
+    council_id varchar not null,
+    file_sha256 varchar not null,
+    source_file varchar not null,
+    source_path varchar not null,
+    landing_path varchar not null,
+    size_bytes bigint not null,
+    file_format varchar,                      -- csv | xlsx
+    encoding varchar,
+    header_line integer,
+    rows_read integer,
+    rows_loaded integer,
+    rows_quarantined integer,
+    skipped_blank integer,
+    skipped_preamble integer,
+    status varchar not null,                  -- loaded | superseded | rejected
+    reason varchar,
+    superseded_by varchar,
+    run_id varchar,
+    loaded_at timestamp not null,
+    primary key (council_id, file_sha256)
 );
 
 create table if not exists raw.contracts (
@@ -118,6 +170,8 @@ create table if not exists raw.contracts (
     run_id varchar,
     primary key (council_id, contract_ref)
 );
+alter table raw.contracts add column if not exists review_date date;
+alter table raw.contracts add column if not exists irrecoverable_vat_gbp decimal(18, 2);
 
 create table if not exists raw.contracts_quarantine (
     council_id varchar not null,
@@ -128,6 +182,7 @@ create table if not exists raw.contracts_quarantine (
     raw_record varchar not null,
     run_id varchar
 );
+alter table raw.contracts_quarantine add column if not exists field varchar;
 
 create table if not exists raw.notice_releases (
     release_key varchar primary key,          -- ocid || '/' || release id
@@ -212,6 +267,21 @@ create table if not exists ops.publications (
 """
 
 
+# Before the manifest, raw.spend_files was a table keyed by file name and the spend rows
+# were keyed by file name too. The raw layer is rebuilt from the files, so a warehouse in
+# that shape drops its spend tables (the next ingest reloads them from the drop folders).
+_LEGACY_SPEND = """
+select count(*) from information_schema.tables
+where table_schema = 'raw' and table_name = 'spend_files' and table_type = 'BASE TABLE'
+"""
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    if con.execute(_LEGACY_SPEND).fetchone()[0]:
+        con.execute("drop table raw.spend_files; drop table if exists raw.spend_lines;")
+        con.execute("drop table if exists raw.spend_quarantine")
+
+
 def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file, creating its folder and the raw schema when writable."""
     path = path or warehouse_path()
@@ -226,6 +296,7 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
             return duckdb.connect(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
+    _migrate(con)
     con.execute(RAW_DDL)
     return con
 

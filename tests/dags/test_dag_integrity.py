@@ -277,6 +277,8 @@ HARNESS = textwrap.dedent(
     preloaded = heavy_loaded()
     installed = [os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, *sysconfig.get_paths().values()}]
     allowed = [*installed, "/proc", "/dev", *{os.path.dirname(f) for f in dag_files}]
+    # read-only exception (see READ_ONLY_ALLOWED in the test module): the dbt project Cosmos renders from
+    read_allowed = [os.path.realpath(p) for p in os.environ.get("INTEGRITY_READ_ALLOWED", "").split(os.pathsep) if p]
     events, state = [], {"recording": False, "busy": False}
 
     def under(path, roots):
@@ -289,6 +291,13 @@ HARNESS = textwrap.dedent(
         path = os.fsdecode(path)
         return not path.endswith((".py", ".pyc")) and not under(path, allowed)
 
+    def reads_allowed(args):
+        path, mode, flags = args
+        if isinstance(path, int):
+            return False
+        reading = mode in ("r", "rb") or (mode is None and (flags & os.O_ACCMODE) == os.O_RDONLY)
+        return reading and under(os.fsdecode(path), read_allowed)
+
     def hook(event, args):
         if event in ("sqlite3.connect", "socket.connect"):
             # in both passes: a pooled connection opened in the first would go unseen in the second
@@ -298,7 +307,7 @@ HARNESS = textwrap.dedent(
             return
         state["busy"] = True
         try:
-            if event == "open" and outside(args[0]):
+            if event == "open" and outside(args[0]) and not reads_allowed(args):
                 events.append({"event": event, "detail": f"{os.fsdecode(args[0])} mode={args[1]} flags={args[2]}"})
             elif event in ("os.listdir", "os.scandir", "glob.glob"):
                 path = "." if args[0] is None else args[0]
@@ -373,8 +382,19 @@ HARNESS = textwrap.dedent(
 )
 
 
-def _parse_in_subprocess(files: list[Path], cwd: Path) -> dict:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+# The one exception to "no file I/O at parse time": build_warehouse renders one task per dbt model with
+# Cosmos from dbt's manifest (LoadMode.DBT_MANIFEST, written at set-up time by `procure build
+# --manifest-only`), so Cosmos reads the manifest, dbt_project.yml and the seed files. Reading only, and
+# only inside the dbt project: no database, no dbt run, no other file; any write there is still reported.
+READ_ONLY_ALLOWED = (ROOT / "dbt_project",)
+
+
+def _parse_in_subprocess(files: list[Path], cwd: Path, read_only_allowed: tuple[Path, ...] = ()) -> dict:
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "INTEGRITY_READ_ALLOWED": os.pathsep.join(map(str, read_only_allowed)),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", HARNESS, ",".join(HEAVY_MODULES), *map(str, files)],
         capture_output=True,
@@ -394,7 +414,7 @@ def _parse_in_subprocess(files: list[Path], cwd: Path) -> dict:
 @pytest.fixture(scope="module")
 def dag_parse():
     assert DAG_FILES, f"no DAG files in {DAGS_DIR}"
-    return _parse_in_subprocess(DAG_FILES, ROOT)
+    return _parse_in_subprocess(DAG_FILES, ROOT, READ_ONLY_ALLOWED)
 
 
 def test_parsing_dags_does_no_io(dag_parse):
@@ -453,3 +473,40 @@ def test_parse_harness_reports_violations(tmp_path):
     assert any("councils.yml" in detail for detail in opened), opened
     assert "duckdb" in result["heavy"]
     assert not (tmp_path / "warehouse.duckdb").exists(), "the harness let duckdb open the real file"
+
+
+WRITING_DAG = '''
+"""Reads a manifest in the allowed folder (fine) and writes beside it (reported)."""
+from pathlib import Path
+
+from airflow.sdk import dag
+
+PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+MANIFEST = (PROJECT / "manifest.json").read_text()
+(PROJECT / "written.json").write_text("{}")
+
+
+@dag(schedule=None)
+def writing_dag():
+    pass
+
+
+writing_dag()
+'''
+
+
+def test_parse_harness_allows_only_reading_the_dbt_project(tmp_path):
+    """The exception for Cosmos' manifest is read-only: a write in the dbt project is still reported."""
+    dags_dir = tmp_path / "dags"
+    dags_dir.mkdir()
+    project = tmp_path / "dbt_project"
+    project.mkdir()
+    (project / "manifest.json").write_text("{}", encoding="utf-8")
+    path = dags_dir / "writing_dag.py"
+    path.write_text(WRITING_DAG, encoding="utf-8")
+
+    result = _parse_in_subprocess([path], tmp_path, (project,))
+
+    opened = [e["detail"] for e in result["events"] if e["event"] == "open"]
+    assert not any("manifest.json" in detail for detail in opened), opened
+    assert any("written.json" in detail for detail in opened), opened

@@ -25,9 +25,11 @@ def test_minimal_entry_gets_documented_defaults(tmp_path):
 
     assert council.id == "south_norfolk"
     assert council.name == "South Norfolk Council"
-    assert council.spend_dir == PROJECT_ROOT / "data" / "landing" / "south_norfolk" / "spend"
-    assert council.spend_glob == "*.csv"
+    assert council.spend_dir == PROJECT_ROOT / "data" / "drop" / "south_norfolk" / "spend"
+    assert council.spend_glob == "*"  # format comes from the bytes, not the extension
     assert council.contracts_file is None
+    assert council.contracts_dir == PROJECT_ROOT / "data" / "drop" / "south_norfolk" / "contracts"
+    assert (council.spend_urls, council.spend_file_overrides, council.ons_code) == ((), {}, None)
     assert council.notices_dir is None
     assert council.local_postcode_prefixes == ()
     assert council.fiscal_year_start_month == 4

@@ -6,7 +6,9 @@ Expected counts are computed here with the csv module, not with the loader.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,8 +16,14 @@ import pytest
 from conftest import shared_data
 
 from procure.config import Council
-from procure.extract.contracts_loader import ALIASES_PATH, load_register, read_register
-from procure.warehouse import connect, transaction
+from procure.extract.contracts_loader import (
+    ALIASES_PATH,
+    ingest_register_files,
+    normalise_company_number,
+    read_register,
+    read_register_file,
+)
+from procure.warehouse import connect
 
 NORFOLK = "norfolk-cc_contract-register_2015-03_first3700lines.csv"
 NORFOLK_REF = "Contract Reference number / ID"
@@ -43,8 +51,24 @@ def norfolk():
     return path, rows, rejects, sha, _data_records(path, "cp1252")
 
 
-def _council(path: Path | None, council_id: str = "norfolk") -> Council:
-    return Council(id=council_id, name="Test Council", spend_dir=Path("/nonexistent"), contracts_file=path)
+def _council(path: Path | None, council_id: str = "norfolk", contracts_dir: Path | None = None) -> Council:
+    return Council(
+        id=council_id,
+        name="Test Council",
+        spend_dir=Path("/nonexistent"),
+        contracts_file=path,
+        contracts_dir=contracts_dir,
+    )
+
+
+@pytest.fixture(autouse=True)
+def landing(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "landing"
+    monkeypatch.setenv("PROCURE_LANDING_DIR", str(root))
+    return root
+
+
+LOADED_AT = datetime(2025, 4, 7, 5, 0)
 
 
 def _counts(con, council_id: str) -> tuple[int, int]:
@@ -183,54 +207,218 @@ def test_header_without_reference_column_names_the_aliases_file(tmp_path):
     path = tmp_path / "register.csv"
     path.write_text("Agreement,Supplier Name,Total Contract Value\nX,Acme,100\n", encoding="utf-8")
 
-    with pytest.raises(ValueError, match="contract_ref") as err:
+    with pytest.raises(ValueError, match="contract reference") as err:
         read_register(path)
 
     assert str(ALIASES_PATH) in str(err.value)
-    assert str(path) in str(err.value)
+    assert str(err.value).startswith(f"{path.name}: ")
 
 
-# --------------------------------------------------------------------------- load_register into DuckDB
+# --------------------------------------------------------------------------- company numbers, new fields
 
 
-def test_load_register_is_idempotent(tmp_path, sample_dir):
-    council = _council(sample_dir / "norwich" / "contracts" / "contract_register.csv", "norwich")
-    db = tmp_path / "w.duckdb"
-
-    with transaction(db) as con:
-        first = load_register(con, council, "run-1")
-    con = connect(db)
-    try:
-        counts_after_first = _counts(con, "norwich")
-        second = load_register(con, council, "run-2")
-        counts_after_second = _counts(con, "norwich")
-        run_ids = con.execute("select distinct run_id from raw.contracts").fetchall()
-    finally:
-        con.close()
-
-    assert first == {"status": "loaded", "rows": 300, "rejected": 0}
-    assert counts_after_first == (300, 0)
-    assert second["status"] == "unchanged"
-    assert counts_after_second == counts_after_first
-    assert run_ids == [("run-1",)]
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("gb/02165763", "02165763"),
+        ("2165763", "02165763"),
+        ("02165763", "02165763"),
+        (" GB-COH-2165763 ", "02165763"),
+        ("2165763.0", "02165763"),
+        ("sc 123456", "SC123456"),
+        ("IP22981R", "IP22981R"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_company_numbers_are_normalised_to_companies_house_form(raw, expected):
+    assert normalise_company_number(raw) == expected
 
 
-def test_load_real_norfolk_register(tmp_path, norfolk):
-    path, rows, rejects, sha, _ = norfolk
-    db = tmp_path / "w.duckdb"
+def test_review_date_vat_and_route_are_read(tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_text(
+        "Contract Reference,Supplier Name,Review Date,Irrecoverable VAT,Estimated Annual Value,"
+        "Extension Options,Procurement Route\n"
+        'R-1,Acme Ltd,31/03/2026,"1,200.50","£10,000",2 x 12 months,Open tender\n',
+        encoding="utf-8",
+    )
 
-    with transaction(db) as con:
-        result = load_register(con, _council(path), "run-1")
+    [row], rejects, _ = read_register(path)
+
+    assert rejects == []
+    assert row["review_date"] == date(2026, 3, 31)
+    assert row["irrecoverable_vat_gbp"] == Decimal("1200.50")
+    assert row["annual_value_gbp"] == Decimal("10000.00")
+    assert (row["extension_options"], row["procurement_route"]) == ("2 x 12 months", "Open tender")
+
+
+def test_preamble_and_blank_rows_are_counted(tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_text("Contract register,,\nPublished March 2025,,\n,,\n" + HEADER + "A-1,T,Acme,,,1\n,,,,,\n")
+
+    read = read_register_file(path)
+
+    assert (read.header_line, read.skipped_preamble, read.skipped_blank, len(read.rows)) == (4, 3, 1, 1)
+    assert read.rows_read == len(read.rows) + len(read.rejects) + read.skipped_blank + read.skipped_preamble
+
+
+# --------------------------------------------------------------------------- loading into DuckDB
+
+
+def _query(db: Path, sql: str, params=()) -> list[tuple]:
     con = connect(db, read_only=True)
     try:
-        counts = _counts(con, "norfolk")
-        shas = con.execute("select distinct file_sha256 from raw.contracts").fetchall()
+        return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
 
-    assert result == {"status": "loaded", "rows": len(rows), "rejected": len(rejects)}
-    assert counts == (len(rows), len(rejects))
-    assert shas == [(sha,)]
+
+def test_load_is_idempotent_and_lands_the_file(tmp_path, sample_dir, landing):
+    path = sample_dir / "norwich" / "contracts" / "contract_register.csv"
+    council = _council(path, "norwich")
+    db = tmp_path / "w.duckdb"
+
+    [first] = ingest_register_files(council, None, "run-1", LOADED_AT, db)
+    snapshot = {t: sorted(_query(db, f"select * from raw.{t}"), key=repr) for t in ("contracts", "contract_manifest")}
+    [second] = ingest_register_files(council, None, "run-2", datetime(2025, 4, 14), db)
+
+    assert (first.status, first.rows_loaded, first.rows_quarantined) == ("loaded", 300, 0)
+    assert first.rows_read == 300 + first.rows_skipped
+    assert second.status == "unchanged"
+    assert {t: sorted(_query(db, f"select * from raw.{t}"), key=repr) for t in snapshot} == snapshot
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    [(status, landing_path, rows_loaded)] = _query(
+        db, "select status, landing_path, rows_loaded from raw.contract_manifest"
+    )
+    assert (status, rows_loaded) == ("loaded", 300)
+    assert Path(landing_path) == landing / "contracts" / "norwich" / sha / path.name
+    assert Path(landing_path).read_bytes() == path.read_bytes()
+    assert _query(db, "select distinct run_id, file_sha256 from raw.contracts") == [("run-1", sha)]
+
+
+def test_load_real_norfolk_register_accounts_for_every_line(tmp_path, norfolk):
+    path, rows, rejects, sha, records = norfolk
+    db = tmp_path / "w.duckdb"
+
+    [result] = ingest_register_files(_council(path), None, "run-1", LOADED_AT, db)
+
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", len(rows), len(rejects))
+    assert result.rows_read == len(records) == result.rows_loaded + result.rows_quarantined + result.rows_skipped
+    assert _query(db, "select count(*) from raw.contracts") == [(len(rows),)]
+    quarantine = _query(db, "select source_line, field, reject_reason from raw.contracts_quarantine")
+    assert len(quarantine) == len(rejects)
+    assert {f for _, f, _ in quarantine} == {"contract_ref"}
+    assert _query(db, "select distinct file_sha256 from raw.contracts") == [(sha,)]
+    expected_total = sum((r["total_value_gbp"] or Decimal(0) for r in rows), Decimal("0.00"))
+    assert result.amount_total == expected_total == _query(db, "select sum(total_value_gbp) from raw.contracts")[0][0]
+
+
+def test_xlsx_register_loads_like_the_csv(tmp_path):
+    from openpyxl import Workbook
+
+    header = [
+        "Contract Reference",
+        "Title",
+        "Supplier Name",
+        "Supplier Company Number",
+        "Contract Start Date",
+        "Review Date",
+        "Total Contract Value",
+        "Irrecoverable VAT",
+    ]
+    rows = [
+        ["C-1", "Roads", "Tarmac Ltd", "gb/2165763", "01/04/2020", "31/03/2023", "£1,250,000.00", "0"],
+        ["C-2", "Parks", "Green Ltd", "2165763", "2021-05-31", "", "980.5", "12.25"],
+        ["", "No ref", "Nobody Ltd", "", "", "", "1", ""],
+    ]
+    csv_path = tmp_path / "csv" / "register.csv"
+    csv_path.parent.mkdir()
+    with csv_path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Contract register published by Testshire"])  # a title row above the header
+    ws.append(header)
+    ws.append(["C-1", "Roads", "Tarmac Ltd", "gb/2165763", datetime(2020, 4, 1), date(2023, 3, 31), 1250000, 0])
+    ws.append(["C-2", "Parks", "Green Ltd", 2165763, datetime(2021, 5, 31), None, 980.5, 12.25])
+    ws.append([None, "No ref", "Nobody Ltd", None, None, None, 1, None])
+    xlsx_path = tmp_path / "xlsx" / "register.dat"  # misleading extension: the bytes say XLSX
+    xlsx_path.parent.mkdir()
+    wb.save(xlsx_path)
+    db = tmp_path / "w.duckdb"
+
+    [from_csv] = ingest_register_files(_council(csv_path, "csvshire"), None, "run-1", LOADED_AT, db)
+    [from_xlsx] = ingest_register_files(_council(xlsx_path, "xlsxshire"), None, "run-1", LOADED_AT, db)
+
+    assert (from_xlsx.status, from_xlsx.rows_loaded, from_xlsx.rows_quarantined) == ("loaded", 2, 1)
+    assert (from_csv.rows_loaded, from_csv.rows_quarantined, from_csv.amount_total) == (2, 1, Decimal("1250980.50"))
+    assert from_xlsx.amount_total == from_csv.amount_total
+    assert from_xlsx.rows_skipped == 1 and from_csv.rows_skipped == 0  # the title row
+    columns = (
+        "contract_ref, title, supplier_name, supplier_company_number, start_date, review_date, "
+        "total_value_gbp, irrecoverable_vat_gbp"
+    )
+    by_council = {
+        c: _query(db, f"select {columns} from raw.contracts where council_id = ? order by 1", [c])
+        for c in ("csvshire", "xlsxshire")
+    }
+    assert by_council["xlsxshire"] == by_council["csvshire"]
+    assert [r[3] for r in by_council["csvshire"]] == ["02165763", "02165763"]
+    assert by_council["csvshire"][1][7] == Decimal("12.25")
+    [(file_format, header_line)] = _query(
+        db, "select file_format, header_line from raw.contract_manifest where council_id = 'xlsxshire'"
+    )
+    assert (file_format, header_line) == ("xlsx", 2)
+    [(line, field, reason)] = _query(
+        db, "select source_line, field, reject_reason from raw.contracts_quarantine where council_id = 'xlsxshire'"
+    )
+    assert (line, field) == (5, "contract_ref")
+    assert reason.startswith("register.dat line 5: field 'contract_ref': missing contract reference")
+
+
+def test_new_version_replaces_the_register_and_the_manifest_keeps_both(tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "register_2025-01.csv").write_text(HEADER + "A-1,First,Acme Ltd,,,100\nB-2,Second,Beta Ltd,,,200\n")
+    db = tmp_path / "w.duckdb"
+    council = _council(None, contracts_dir=drop)
+    ingest_register_files(council, None, "run-1", LOADED_AT, db)
+
+    (drop / "register_2025-02.csv").write_text(HEADER + "C-3,Third,Gamma Ltd,,,300\n")
+    results = ingest_register_files(council, None, "run-2", datetime(2025, 4, 14), db)
+
+    assert [r.status for r in results] == ["unchanged", "loaded"]
+    assert results[1].superseded == ["register_2025-01.csv"]
+    assert _query(db, "select contract_ref, run_id from raw.contracts") == [("C-3", "run-2")]
+    manifest = dict(_query(db, "select source_file, status from raw.contract_manifest"))
+    assert manifest == {"register_2025-01.csv": "superseded", "register_2025-02.csv": "loaded"}
+
+
+def test_register_with_no_usable_rows_is_rejected_and_the_loaded_one_stays(tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_text(HEADER + "A-1,First,Acme Ltd,,,100\n", encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    council = _council(path)
+    ingest_register_files(council, None, "run-1", LOADED_AT, db)
+
+    path.write_text(HEADER + ",No reference,Acme Ltd,,,100\n", encoding="utf-8")
+    [result] = ingest_register_files(council, None, "run-2", LOADED_AT, db)
+
+    assert result.status == "rejected"
+    assert result.reason.startswith("register.csv: no usable contracts")
+    assert "missing contract reference" in result.reason
+    assert _query(db, "select contract_ref, run_id from raw.contracts") == [("A-1", "run-1")]
+    assert sorted(_query(db, "select status from raw.contract_manifest")) == [("loaded",), ("rejected",)]
+
+
+def test_unreadable_register_is_rejected_naming_the_file(tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_bytes(b"%PDF-1.4 not a register")
+    [result] = ingest_register_files(_council(path), None, "run-1", LOADED_AT, tmp_path / "w.duckdb")
+    assert result.status == "rejected"
+    assert result.reason.startswith("register.csv: ")
+    assert "PDF" in result.reason
 
 
 def test_duplicate_reference_is_quarantined_naming_both_lines(tmp_path):
@@ -241,68 +429,18 @@ def test_duplicate_reference_is_quarantined_naming_both_lines(tmp_path):
     )
     db = tmp_path / "w.duckdb"
 
-    with transaction(db) as con:
-        result = load_register(con, _council(path), "run-1")
-    con = connect(db, read_only=True)
-    try:
-        contracts = con.execute(
-            "select contract_ref, source_line, title from raw.contracts order by source_line"
-        ).fetchall()
-        quarantine = con.execute(
-            "select source_file, source_line, reject_reason, raw_record from raw.contracts_quarantine"
-        ).fetchall()
-    finally:
-        con.close()
+    [result] = ingest_register_files(_council(path), None, "run-1", LOADED_AT, db)
 
-    assert result == {"status": "loaded", "rows": 2, "rejected": 1}
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    contracts = _query(db, "select contract_ref, source_line, title from raw.contracts order by source_line")
     assert contracts == [("A-1", 2, "First"), ("B-2", 3, "Second")]
-    [(source_file, line, reason, raw)] = quarantine
-    assert (source_file, line) == ("register.csv", 4)
-    assert "line 4" in reason
+    [(source_file, line, field, reason, raw)] = _query(
+        db, "select source_file, source_line, field, reject_reason, raw_record from raw.contracts_quarantine"
+    )
+    assert (source_file, line, field) == ("register.csv", 4, "contract_ref")
     assert "already used on line 2" in reason
     assert "Again" in raw
 
 
-def test_changed_register_replaces_the_old_one(tmp_path):
-    path = tmp_path / "register.csv"
-    path.write_text(HEADER + "A-1,First,Acme Ltd,,,100\nB-2,Second,Beta Ltd,,,200\n", encoding="utf-8")
-    db = tmp_path / "w.duckdb"
-    council = _council(path)
-    with transaction(db) as con:
-        load_register(con, council, "run-1")
-
-    path.write_text(HEADER + "C-3,Third,Gamma Ltd,,,300\n", encoding="utf-8")
-    with transaction(db) as con:
-        result = load_register(con, council, "run-2")
-        refs = con.execute("select contract_ref, run_id from raw.contracts").fetchall()
-
-    assert result["status"] == "loaded"
-    assert refs == [("C-3", "run-2")]
-
-
-def test_register_with_no_usable_rows_leaves_the_loaded_one_in_place(tmp_path):
-    path = tmp_path / "register.csv"
-    path.write_text(HEADER + "A-1,First,Acme Ltd,,,100\n", encoding="utf-8")
-    db = tmp_path / "w.duckdb"
-    council = _council(path)
-    with transaction(db) as con:
-        load_register(con, council, "run-1")
-
-    path.write_text(HEADER + ",No reference,Acme Ltd,,,100\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="no usable contracts"), transaction(db) as con:
-        load_register(con, council, "run-2")
-
-    con = connect(db, read_only=True)
-    try:
-        assert con.execute("select contract_ref, run_id from raw.contracts").fetchall() == [("A-1", "run-1")]
-        assert _counts(con, "norfolk") == (1, 0)
-    finally:
-        con.close()
-
-
-def test_unconfigured_register_is_skipped(tmp_path):
-    con = connect(tmp_path / "w.duckdb")
-    try:
-        assert load_register(con, _council(None), "run-1") == {"status": "not configured"}
-    finally:
-        con.close()
+def test_unconfigured_register_gives_no_files(tmp_path):
+    assert ingest_register_files(_council(None), None, "run-1", LOADED_AT, tmp_path / "w.duckdb") == []

@@ -185,8 +185,8 @@ def test_upserting_same_releases_twice_changes_nothing(con):
     counts_first = _counts(con)
     second = upsert_releases(con, items, "run-2")
 
-    assert first == {"new": 3, "changed": 0, "unchanged": 0}
-    assert second == {"new": 0, "changed": 0, "unchanged": 3}
+    assert first == {"new": 3, "changed": 0, "unchanged": 0, "stale": 0}
+    assert second == {"new": 0, "changed": 0, "unchanged": 3, "stale": 0}
     assert counts_first == {"notice_releases": 3, "notice_parties": 3, "notice_awards": 3}
     assert _counts(con) == counts_first
     assert con.execute("select distinct run_id from raw.notice_releases").fetchall() == [("run-1",)]
@@ -203,7 +203,7 @@ def test_edited_release_replaces_the_old_row(con):
 
     result = upsert_releases(con, [flatten_release(edited, "b.json")], "run-2")
 
-    assert result == {"new": 0, "changed": 1, "unchanged": 0}
+    assert result == {"new": 0, "changed": 1, "unchanged": 0, "stale": 0}
     assert con.execute(
         "select release_key, title, tender_value_gbp, source_file, run_id from raw.notice_releases"
     ).fetchall() == [("ocds-test-1/r1", "Grounds maintenance (amended)", Decimal("130000.00"), "b.json", "run-2")]
@@ -217,9 +217,9 @@ def test_real_release_edit_is_changed_not_duplicated(con, real_flattened):
     assert old.release["release_key"] == new.release["release_key"]
     assert old.release["content_sha256"] != new.release["content_sha256"]
 
-    assert upsert_releases(con, [old], "run-1") == {"new": 1, "changed": 0, "unchanged": 0}
+    assert upsert_releases(con, [old], "run-1") == {"new": 1, "changed": 0, "unchanged": 0, "stale": 0}
     counts = _counts(con)
-    assert upsert_releases(con, [new], "run-2") == {"new": 0, "changed": 1, "unchanged": 0}
+    assert upsert_releases(con, [new], "run-2") == {"new": 0, "changed": 1, "unchanged": 0, "stale": 0}
 
     assert _counts(con) == counts
     assert con.execute("select source_file from raw.notice_releases").fetchall() == [("Release1.json",)]
@@ -233,8 +233,8 @@ def test_real_releases_load_and_reload_unchanged(con, real_flattened):
     counts = _counts(con)
     second = upsert_releases(con, items, "run-2")
 
-    assert first == {"new": 200, "changed": 0, "unchanged": 0}
-    assert second == {"new": 0, "changed": 0, "unchanged": 200}
+    assert first == {"new": 200, "changed": 0, "unchanged": 0, "stale": 0}
+    assert second == {"new": 0, "changed": 0, "unchanged": 200, "stale": 0}
     assert _counts(con) == counts
     assert counts["notice_releases"] == 200
     assert counts["notice_awards"] == sum(len(i.awards) for i in items)

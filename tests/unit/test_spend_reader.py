@@ -25,6 +25,8 @@ import pytest
 from procure.extract.parse import parse_amount, parse_date
 from procure.extract.spend_reader import (
     CANONICAL_FIELDS,
+    ROW_FIELDS,
+    STAT_KEYS,
     SpendFile,
     SpendFileError,
     load_aliases,
@@ -51,14 +53,16 @@ HYNDBURN_2025_03_COLUMNS = [
 ]  # fmt: skip
 OVERRIDES = {HYNDBURN_2025_03: {"columns": HYNDBURN_2025_03_COLUMNS}}
 
-# file -> (records, accepted, rejected, blank rows skipped, header line)
+# file -> (records, accepted, rejected, blank rows skipped, header line). Records are the
+# yielded rows: Devon 2025-12's total line and Hyndburn 2025-03's trailing header are
+# skipped by kind (see SKIPPED), not counted here.
 EXPECTED = {
     "darlington_2010-q2_payments-over-500_quarter-as-date.csv": (4104, 0, 4104, 0, 1),
     "darlington_2011-11_payments-over-500_sql-preamble.csv": (1233, 0, 1233, 2, 21),
     "devon_2012-10_spend-over-500_first400KB.csv": (2468, 2468, 0, 0, 1),
     "devon_2025-03_spend-over-500_first500KB.csv": (2825, 2825, 0, 0, 1),
     "devon_2025-04_spend-over-500_new-erp.csv": (237, 237, 0, 0, 1),
-    "devon_2025-12_spend-over-500_padded-amounts.csv": (2165, 2164, 1, 0, 1),
+    "devon_2025-12_spend-over-500_padded-amounts.csv": (2164, 2164, 0, 0, 1),
     "hyndburn_2017-01_spend-over-250.csv": (180, 180, 0, 0, 1),
     "hyndburn_2019-06_spend-over-250_cr-line-endings.csv": (252, 252, 0, 0, 1),
     "hyndburn_2021-03_pcard_spend-over-250.csv": (389, 389, 0, 1055, 1),
@@ -81,7 +85,7 @@ EXPECTED = {
         1,
         1,
     ),
-    HYNDBURN_2025_03: (889, 888, 1, 0, None),
+    HYNDBURN_2025_03: (888, 888, 0, 0, None),
     "hyndburn_2025-08_spend-over-250.csv": (551, 551, 0, 0, 1),
     "hyndburn_2026-01_spend-over-250.csv": (446, 446, 0, 0, 1),
     "leeds_2010-12_spending_first300KB.csv": (1324, 1324, 0, 0, 1),
@@ -103,12 +107,22 @@ EXPECTED = {
     "trafford_2026-27_supplier-spend_first4000lines.csv": (3999, 3999, 0, 0, 1),
 }
 NO_DATE_COLUMN = {"darlington_2011-11_payments-over-500_sql-preamble.csv"}
+SKIPPED = {  # file -> (repeated header rows, total lines)
+    HYNDBURN_2025_03: (1, 0),
+    "devon_2025-12_spend-over-500_padded-amounts.csv": (0, 1),
+}
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/real_spend_expected.csv"
+
+
+def _as_dicts(batch) -> list[dict]:
+    return batch if isinstance(batch, list) else batch.to_pylist()
 
 
 @cache
-def _read(name: str) -> tuple[SpendFile, tuple[dict, ...]]:
+def _read(name: str, engine: str = "auto") -> tuple[SpendFile, tuple[dict, ...]]:
     sf = read_spend_file(SPEND / name, overrides=OVERRIDES.get(name))
-    rows = tuple(r for batch in sf.iter_batches() for r in batch)
+    sf.engine = engine
+    rows = tuple(r for batch in sf.iter_batches() for r in _as_dicts(batch))
     return sf, rows
 
 
@@ -130,13 +144,17 @@ def test_all_thirty_real_files_are_covered():
 def test_real_file_reads_and_accounts_for_every_record(name):
     sf, rows = _read(name)
     records, accepted, rejected, blank, header_line = EXPECTED[name]
-    assert sf.stats == {
-        "records": records,
-        "accepted": accepted,
-        "rejected": rejected,
-        "blank_lines_skipped": blank,
-    }
-    assert sf.stats["records"] == sf.stats["accepted"] + sf.stats["rejected"] == len(rows)
+    repeated, totals = SKIPPED.get(name, (0, 0))
+    st = sf.stats
+    assert set(st) == {*STAT_KEYS, "records", "blank_lines_skipped"}
+    assert (st["accepted"], st["rejected"], st["skipped_blank"]) == (accepted, rejected, blank)
+    assert (st["skipped_repeated_header"], st["skipped_total"]) == (repeated, totals)
+    assert st["records"] == st["accepted"] + st["rejected"] == len(rows) == records
+    assert st["blank_lines_skipped"] == st["skipped_blank"]
+    # every record is accounted for; preamble records are the records before the header
+    assert st["rows_read"] == sum(st[k] for k in STAT_KEYS if k != "rows_read")
+    assert (st["skipped_preamble"] > 0) == bool(header_line and header_line > 1)
+    assert st["skipped_preamble"] <= (header_line or 1) - 1
     assert sf.header_line == header_line
     assert sf.preamble_lines == (header_line - 1 if header_line else 0)
     assert len(sf.sha256) == 64 and sf.compression == "none"
@@ -153,9 +171,11 @@ def test_real_file_reads_and_accounts_for_every_record(name):
     assert lines == sorted(set(lines)) and lines[0] > (header_line or 0)
     assert [r["record_index"] for r in rows] == list(range(len(rows)))
     for r in rows:
-        assert tuple(r) == CANONICAL_FIELDS
+        assert tuple(r) == ROW_FIELDS == (*CANONICAL_FIELDS, "reject_field")
         assert isinstance(json.loads(r["raw_record"]), dict)
+        assert (r["reject_field"] is None) or r["reject_field"] in sf.original_columns
         if r["reject_reason"] is None:
+            assert r["reject_field"] is None
             assert isinstance(r["amount_gbp"], Decimal) and r["amount_gbp"].as_tuple().exponent == -2
             assert isinstance(r["payment_date"], date)
             assert r["is_credit"] == (r["amount_gbp"] < 0)
@@ -173,11 +193,12 @@ def test_headerless_file_needs_columns_override():
 
 
 @needs_real
-def test_headerless_file_with_override_rejects_the_trailing_header_row():
+def test_headerless_file_with_override_skips_the_trailing_header_row():
     sf, rows = _read(HYNDBURN_2025_03)
     assert sf.header_line is None and sf.original_columns[0] == "col_1"
-    (bad,) = [r for r in rows if r["reject_reason"]]
-    assert bad["source_line"] == 983 and "repeated header row" in bad["reject_reason"]
+    assert not [r for r in rows if r["reject_reason"]]
+    assert sf.stats["skipped_repeated_header"] == 1 and 983 not in {r["source_line"] for r in rows}
+    assert rows[-1]["source_line"] < 983
     first = rows[0]
     assert (first["supplier_name"], first["payment_date"], first["amount_gbp"]) == (
         "Rhea Projects",
@@ -229,9 +250,13 @@ def test_accepted_amounts_reconcile_exactly(name, encoding, amount_col):
 def test_devon_padded_amounts_sum_to_the_published_total_line():
     name = "devon_2025-12_spend-over-500_padded-amounts.csv"
     sf, rows = _read(name)
-    (total_line,) = [r for r in rows if r["reject_reason"]]
-    assert "looks like a total line" in total_line["reject_reason"]
-    assert total_line["amount_gbp"] == Decimal("38360526.29")
+    assert not [r for r in rows if r["reject_reason"]]
+    assert sf.stats["skipped_total"] == 1
+    last_line = _physical_lines(SPEND / name, "utf-8-sig")[-2]  # the file ends with a line break
+    assert (
+        "38360526.29" in last_line.replace(",", "")
+        and rows[-1]["source_line"] < len(_physical_lines(SPEND / name, "utf-8-sig")) - 1
+    )
     assert sum(r["amount_gbp"] for r in rows if r["reject_reason"] is None) == Decimal("38360526.29")
     assert sf.column_map["amount_gbp"] == " Amount "
     assert rows[0]["amount_gbp"] == Decimal("519.95") and rows[0]["amount_raw"] == "519.95"
@@ -284,6 +309,7 @@ def test_oxford_midnight_time_is_rejected_naming_file_line_and_field():
     name = "oxford_2014-q2_expenditure-over-500_time-not-date.csv"
     _, rows = _read(name)
     assert rows[0]["reject_reason"] == f"{name} line 2, field 'Paid Date': '00:00:00' is a time with no date"
+    assert {r["reject_field"] for r in rows} == {"Paid Date"}
     assert all(r["payment_date"] is None and r["payment_date_raw"] == "00:00:00" for r in rows)
     assert rows[0]["amount_gbp"] == Decimal("1500.00")  # still parsed for the quarantine
 
@@ -304,6 +330,7 @@ def test_darlington_sql_preamble_and_missing_date_column():
     assert sf.column_map["amount_gbp"] == "Invoice Line Value (net of VAT)"
     assert rows[0]["source_line"] == 22 and rows[0]["amount_gbp"] == Decimal("1000.00")
     assert "no payment-date column" in rows[0]["reject_reason"]
+    assert rows[0]["reject_field"] is None  # a whole-row problem, not one cell
 
 
 @needs_real
@@ -364,7 +391,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 
 def _rows(sf: SpendFile, batch_rows: int = 50_000) -> list[dict]:
-    return [r for batch in sf.iter_batches(batch_rows) for r in batch]
+    return [r for batch in sf.iter_batches(batch_rows) for r in _as_dicts(batch)]
 
 
 def test_gzip_with_misleading_txt_extension(tmp_path):
@@ -416,9 +443,14 @@ def test_bare_cr_line_endings_and_blank_rows(tmp_path):
     assert (sf.header_line, sf.preamble_lines) == (3, 2)
     assert [r["source_line"] for r in rows] == [4, 5]
     assert sf.stats == {
-        "records": 2,
+        "rows_read": 5,
         "accepted": 2,
         "rejected": 0,
+        "skipped_blank": 1,
+        "skipped_preamble": 2,
+        "skipped_repeated_header": 0,
+        "skipped_total": 0,
+        "records": 2,
         "blank_lines_skipped": 1,
     }
     assert rows[0]["amount_gbp"] == Decimal("1234.00") and not rows[0]["is_redacted"]
@@ -484,8 +516,11 @@ def test_unknown_override_and_column_are_clear_errors(tmp_path):
 def test_batches_stream_in_requested_sizes(tmp_path):
     body = "".join(f"S{i},01/04/2024,{i}.00,T{i}\r\n" for i in range(250))
     sf = read_spend_file(_write(tmp_path, "many.csv", (HEADER + body).encode()))
-    sizes = [len(b) for b in sf.iter_batches(batch_rows=100)]
-    assert sizes == [100, 100, 50] and sf.stats["accepted"] == 250
+    for engine in ("python", "auto"):
+        sf.engine = engine
+        sizes = [len(b) if isinstance(b, list) else b.num_rows for b in sf.iter_batches(batch_rows=100)]
+        assert sizes == [100, 100, 50] and sf.stats["accepted"] == 250
+    assert sf.engine_used == "duckdb"
 
 
 def test_extended_alias_table_is_used(tmp_path):
@@ -581,3 +616,99 @@ def test_parse_date(raw, expected):
 def test_parse_date_problems(raw, problem):
     value, message = parse_date(raw)
     assert value is None and problem in message
+
+
+# --------------------------------------------------------------------------- hand-written fixture
+
+
+def _fixture() -> dict[str, dict[str, str]]:
+    with FIXTURE.open(encoding="utf-8", newline="") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh)}
+
+
+@needs_real
+def test_fixture_covers_every_real_file():
+    assert sorted(_fixture()) == sorted(p.name for p in SPEND.glob("*.csv"))
+
+
+@needs_real
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_file_matches_hand_written_counts_and_totals(name):
+    """tests/fixtures/real_spend_expected.csv was derived by reading each file (see its column)."""
+    want = _fixture()[name]
+    sf, rows = _read(name)
+    loaded = [r for r in rows if r["reject_reason"] is None]
+    assert len(rows) == int(want["data_rows"])
+    assert (len(loaded), sf.stats["rejected"]) == (int(want["loaded"]), int(want["quarantined"]))
+    assert sum((r["amount_gbp"] for r in loaded), Decimal("0.00")) == Decimal(want["amount_total_gbp"])
+    assert str(sf.header_line or "") == want["header_line"]
+
+
+# --------------------------------------------------------------------------- both engines
+
+
+@needs_real
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_duckdb_fast_path_gives_the_python_rows(name):
+    """Where a file qualifies for the DuckDB path, rows, rejects and stats equal the Python path's."""
+    sf_py, py = _read(name, "python")
+    sf_auto, auto = _read(name, "auto")
+    assert sf_py.engine_used == "python"
+    assert auto == py
+    assert sf_auto.stats == sf_py.stats
+
+
+@needs_real
+def test_most_real_files_take_the_fast_path():
+    used = {name: _read(name, "auto")[0].engine_used for name in EXPECTED}
+    fast = sorted(n for n, e in used.items() if e == "duckdb")
+    assert len(fast) >= 15, used
+    # files with bare CR, embedded line breaks or empty lines stay on the Python path
+    assert used["hyndburn_2019-06_spend-over-250_cr-line-endings.csv"] == "python"
+    assert used["hyndburn_2024-03_spend-over-250_new-erp-layout.csv"] == "python"
+
+
+def test_fast_path_rows_needing_python_keep_their_order_and_reasons(tmp_path):
+    body = (
+        "ACME LTD,01/04/2024,12.50,T1\n"
+        "BETA LTD,2024-04-02T10:00:00,(3728),T2\n"  # ISO with time, parenthesised credit
+        "GAMMA LTD,3 Apr 2023,\u00a0507.50,T3\n"  # NBSP: rebuilt in Python, same value
+        "DELTA LTD,31/02/2024,5.00,T4\n"  # not a calendar date: rejected
+        "EPS LTD,05-Oct-21,1.0e3,P-CARD X\n"  # exponent: Python parser; p-card
+        ",,,\n"
+        "\t,,,\n"  # tab-only: blank, via Python
+        ",,99.00,\n"  # total line
+        "Supplier Name,Payment Date,Net Amount (£),Transaction Number\n"  # repeated header
+        'ZETA "Q" LTD,45000,"1,000.00",T9\n'  # Excel serial date, quotes in raw JSON
+    )
+    path = _write(tmp_path, "mixed.csv", (HEADER.replace("\r\n", "\n") + body).encode())
+    sf = read_spend_file(path)
+    sf.engine = "python"
+    py = _rows(sf)
+    py_stats = dict(sf.stats)
+    sf.engine = "duckdb"
+    fast = _rows(sf, batch_rows=3)
+    assert sf.engine_used == "duckdb"
+    assert fast == py and sf.stats == py_stats
+    assert [r["source_line"] for r in fast] == [2, 3, 4, 5, 6, 11]
+    assert [r["record_index"] for r in fast] == list(range(6))
+    assert [r["amount_gbp"] for r in fast] == [
+        Decimal(x) for x in ("12.50", "-3728.00", "507.50", "5.00", "1000.00", "1000.00")
+    ]
+    assert fast[3]["reject_field"] == "Payment Date" and "not a real calendar date" in fast[3]["reject_reason"]
+    assert fast[4]["is_pcard"] and json.loads(fast[5]["raw_record"])["Supplier Name"] == 'ZETA "Q" LTD'
+    assert (sf.stats["skipped_blank"], sf.stats["skipped_total"], sf.stats["skipped_repeated_header"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b",,,\r\n\r\n", b",,99.00,\r\n"],
+    ids=["header-only", "only-blank-rows", "only-a-total-line"],
+)
+def test_file_without_payment_lines_is_rejected(tmp_path, body):
+    path = _write(tmp_path, "empty_month.csv", HEADER.encode("cp1252") + body)
+    sf = read_spend_file(path)
+    for engine in ("python", "auto"):
+        sf.engine = engine
+        with pytest.raises(SpendFileError, match=r"empty_month\.csv: no payment lines: 0 data rows after the header"):
+            _rows(sf)

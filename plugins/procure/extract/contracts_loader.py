@@ -1,9 +1,20 @@
-"""Load a council's contract register into raw.contracts.
+"""Load a council's contract register (CSV or XLSX) into raw.contracts.
 
-Columns are matched through config/contract_register_aliases.yml. A row whose
-reference is missing, or whose date or value cannot be read, goes to
-raw.contracts_quarantine with the file, line and field; the register is replaced as a
-whole (it is a snapshot), and an unchanged file (same sha256) changes nothing.
+A register is a snapshot of every current contract, so a new version replaces the
+council's register as a whole, in one transaction; ``raw.contract_manifest`` keeps every
+version (the older one marked ``superseded``) with its account::
+
+    rows_read = rows_loaded + rows_quarantined + skipped_blank + skipped_preamble
+
+Files are landed unchanged first (:mod:`procure.extract.landing`); the format is read
+from the bytes (an XLSX is a zip holding ``xl/workbook.xml``, whatever its name), and
+columns are matched through ``config/contract_register_aliases.yml``. The header is the
+first row naming a contract reference and a supplier column; rows above it are preamble.
+A row whose reference is missing or repeated, or whose date or value cannot be read, goes
+to raw.contracts_quarantine with the file, line, field and reason. Company numbers are
+normalised to Companies House's 8 characters (``gb/02165763``, ``2165763`` -> ``02165763``).
+The same bytes again change nothing; a file that cannot be read, or has no usable row, is
+recorded as rejected and leaves the loaded register in place.
 """
 
 from __future__ import annotations
@@ -13,19 +24,35 @@ import io
 import json
 import logging
 import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from procure.config import PROJECT_ROOT, Council
+from procure.extract.landing import LandedFile, LandingError, drop_folder_files, fetch_url, land_file
 from procure.extract.parse import parse_amount, parse_date
-from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of
+from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of, sniff_delimiter
+from procure.extract.spend_loader import UNREADABLE, FileResult, known_files, register_council
+from procure.warehouse import transaction
 
 log = logging.getLogger(__name__)
 
+SOURCE = "contracts"
 ALIASES_PATH = PROJECT_ROOT / "config" / "contract_register_aliases.yml"
+HEADER_SCAN_ROWS = 30
+DATE_FIELDS = ("start_date", "end_date", "review_date")
+AMOUNT_FIELDS = ("total_value_gbp", "annual_value_gbp", "irrecoverable_vat_gbp")
 _KEY = re.compile(r"[^0-9a-z]+")
+
+
+class RegisterFileError(ValueError):
+    """The file cannot be read as a contract register; the message names the file and the fix."""
 
 
 def _key(text: str) -> str:
@@ -41,96 +68,195 @@ def _flag(value: str | None) -> bool | None:
     return None
 
 
-def _company(value: str | None) -> str | None:
-    """Companies House numbers as 8 characters; 'gb/02165763' and '2165763' both -> '02165763'."""
-    v = (value or "").strip().upper().removeprefix("GB/").removeprefix("GB-COH-")
+def normalise_company_number(value: str | None) -> str | None:
+    """Companies House numbers as 8 characters: 'gb/02165763', '2165763', '02165763' -> '02165763'.
+
+    Prefixed numbers (SC, NI, OC, IP...) are kept upper-case without spaces; an Excel cell that
+    turned the number into 2165763.0 is read as 2165763.
+    """
+    v = re.sub(r"\s+", "", (value or "").upper())
+    for prefix in ("GB-COH-", "GB-COH/", "GB/", "GB-"):
+        v = v.removeprefix(prefix)
+    if re.fullmatch(r"\d+\.0+", v):
+        v = v.split(".")[0]
     if not v:
         return None
-    return v.zfill(8) if v.isdigit() else v
+    return v.zfill(8) if v.isdigit() and len(v) <= 8 else v
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _cell_text(value: Any) -> str:
+    """An XLSX cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def _is_xlsx(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        return "xl/workbook.xml" in {n.lower() for n in zf.namelist()}
+
+
+def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    fh = path.open("rb")  # a file object: openpyxl would refuse a misleading extension
+    try:
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
+            raise RegisterFileError(f"{path.name}: not a readable Excel workbook ({exc})") from exc
+        try:
+            ws = wb.worksheets[0]
+            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                yield number, [_cell_text(v) for v in row]
+        finally:
+            wb.close()
+    finally:
+        fh.close()
+
+
+def _csv_records(path: Path, encoding: str, compression: str) -> Iterator[tuple[int, list[str]]]:
+    with open_decompressed(path, compression) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        sample = [line for _, line in zip(range(50), text, strict=False)]
+    with open_decompressed(path, compression) as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        reader = csv.reader(text, delimiter=sniff_delimiter(sample) if sample else ",")
+        for cells in reader:
+            yield reader.line_num, cells
+
+
+@dataclass
+class RegisterRead:
+    """A register file read in full: every data record is in ``rows`` or ``rejects``."""
+
+    sha256: str
+    file_format: str
+    encoding: str | None
+    header_line: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rows_read: int = 0
+    skipped_blank: int = 0
+    skipped_preamble: int = 0
+
+
+def _load_aliases(aliases_path: Path) -> dict[str, set[str]]:
+    return {f: {_key(a) for a in names} for f, names in yaml.safe_load(aliases_path.read_text()).items()}
+
+
+def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> RegisterRead:
+    """Read a CSV (any encoding, compressed or not) or XLSX register. Raises RegisterFileError."""
+    path = Path(path)
+    aliases = _load_aliases(aliases_path)
+    if _is_xlsx(path):
+        file_format, encoding, records = "xlsx", None, _xlsx_records(path)
+    else:
+        compression = detect_compression(path)
+        with open_decompressed(path, compression) as stream:
+            scan = scan_encoding(stream)
+        if scan.bytes_read == 0:
+            raise RegisterFileError(f"{path.name}: file is empty")
+        file_format, encoding = "csv" if compression == "none" else f"csv+{compression}", scan.encoding
+        records = _csv_records(path, encoding, compression)
+
+    preamble: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    header_line = 0
+    column_of: dict[str, int] = {}
+    for line, cells in records:
+        found: dict[str, int] = {}
+        for i, cell in enumerate(cells):
+            for name, spellings in aliases.items():
+                if _key(cell) in spellings and name not in found:
+                    found[name] = i
+        if "contract_ref" in found and "supplier_name" in found:
+            header, header_line, column_of = cells, line, found
+            break
+        preamble.append((line, cells))
+        if len(preamble) >= HEADER_SCAN_ROWS:
+            break
+    if header is None:
+        first = next((c for _, c in preamble if any(x.strip() for x in c)), [])
+        raise RegisterFileError(
+            f"{path.name}: no header row naming a contract reference and a supplier in the first "
+            f"{HEADER_SCAN_ROWS} rows (first row: {first[:8]!r}); add the spellings to {aliases_path}"
+        )
+    out = RegisterRead(sha256_of(path), file_format, encoding, header_line, skipped_preamble=len(preamble))
+    out.rows_read = len(preamble)
+    seen: dict[str, int] = {}
+    for line, cells in records:
+        out.rows_read += 1
+        if not any(c.strip() for c in cells):
+            out.skipped_blank += 1
+            continue
+        raw = json.dumps(dict(zip(header, cells, strict=False)), ensure_ascii=False)
+
+        def cell(name: str, cells: list[str] = cells) -> str | None:
+            i = column_of.get(name)
+            v = cells[i].replace("\u00a0", " ").strip() if i is not None and i < len(cells) else ""
+            return v or None
+
+        row: dict[str, Any] = {name: cell(name) for name in aliases}
+        problems: list[tuple[str, str]] = []
+        if not row["contract_ref"]:
+            problems.append(("contract_ref", "missing contract reference"))
+        for name in DATE_FIELDS:
+            if row.get(name):
+                value, problem = parse_date(row[name])
+                row[name] = value
+                if problem:
+                    problems.append((header[column_of[name]], problem))
+        for name in AMOUNT_FIELDS:
+            if row.get(name):
+                value, problem = parse_amount(row[name])
+                row[name] = value
+                if problem:
+                    problems.append((header[column_of[name]], problem))
+        if not problems and row["contract_ref"] in seen:
+            problems.append(
+                ("contract_ref", f"{row['contract_ref']!r} already used on line {seen[row['contract_ref']]}")
+            )
+        if problems:
+            out.rejects.append(
+                {
+                    "source_line": line,
+                    "field": problems[0][0],
+                    "reject_reason": f"{path.name} line {line}: " + "; ".join(f"field {f!r}: {p}" for f, p in problems),
+                    "raw_record": raw,
+                }
+            )
+            continue
+        seen[row["contract_ref"]] = line
+        row["is_sme"], row["is_vcse"] = _flag(row.get("is_sme")), _flag(row.get("is_vcse"))
+        row["supplier_company_number"] = normalise_company_number(row.get("supplier_company_number"))
+        row["source_line"], row["raw_record"] = line, raw
+        out.rows.append(row)
+    return out
 
 
 def read_register(
     path: Path, aliases_path: Path = ALIASES_PATH
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
-    """Return (rows, rejects, sha256). Every data line ends up in exactly one of the lists."""
-    aliases = {field: {_key(a) for a in names} for field, names in yaml.safe_load(aliases_path.read_text()).items()}
-    compression = detect_compression(path)
-    with open_decompressed(path, compression) as stream:
-        encoding = scan_encoding(stream).encoding
-    with open_decompressed(path, compression) as stream:
-        text = io.TextIOWrapper(stream, encoding=encoding, newline="").read()
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        raise ValueError(f"{path}: empty contract register")
-    column_of: dict[str, int] = {}
-    for i, cell in enumerate(header):
-        for field, names in aliases.items():
-            if _key(cell) in names and field not in column_of:
-                column_of[field] = i
-    for required in ("contract_ref", "supplier_name"):
-        if required not in column_of:
-            raise ValueError(
-                f"{path}: no column for {required!r} in header {header!r}; add its spelling to {aliases_path}"
-            )
-    rows, rejects = [], []
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        raw = json.dumps(dict(zip(header, cells, strict=False)), ensure_ascii=False)
+    """(rows, rejects, sha256) of a register file; see :func:`read_register_file`."""
+    read = read_register_file(path, aliases_path)
+    return read.rows, read.rejects, read.sha256
 
-        def cell(field: str, cells: list[str] = cells) -> str | None:
-            i = column_of.get(field)
-            v = cells[i].strip() if i is not None and i < len(cells) else ""
-            return v or None
 
-        row: dict[str, Any] = {f: cell(f) for f in aliases}
-        problems = []
-        if not row["contract_ref"]:
-            problems.append("field 'contract_ref': missing contract reference")
-        for field in ("start_date", "end_date"):
-            if row[field]:
-                value, problem = parse_date(row[field])
-                row[field] = value
-                if problem:
-                    problems.append(f"field {header[column_of[field]]!r}: {problem}")
-        for field in ("total_value_gbp", "annual_value_gbp"):
-            if row[field]:
-                value, problem = parse_amount(row[field])
-                row[field] = value
-                if problem:
-                    problems.append(f"field {header[column_of[field]]!r}: {problem}")
-        if problems:
-            rejects.append(
-                {
-                    "source_line": line,
-                    "reject_reason": f"{path.name} line {line}: " + "; ".join(problems),
-                    "raw_record": raw,
-                }
-            )
-            continue
-        row["is_sme"], row["is_vcse"] = _flag(row["is_sme"]), _flag(row["is_vcse"])
-        row["supplier_company_number"] = _company(row["supplier_company_number"])
-        row["source_line"], row["raw_record"] = line, raw
-        rows.append(row)
-    seen: dict[str, int] = {}
-    unique_rows = []
-    for row in rows:
-        if row["contract_ref"] in seen:
-            rejects.append(
-                {
-                    "source_line": row["source_line"],
-                    "reject_reason": f"{path.name} line {row['source_line']}: field 'contract_ref': "
-                    f"{row['contract_ref']!r} already used on line {seen[row['contract_ref']]}",
-                    "raw_record": row["raw_record"],
-                }
-            )
-            continue
-        seen[row["contract_ref"]] = row["source_line"]
-        unique_rows.append(row)
-    return unique_rows, rejects, sha256_of(path)
-
+# --------------------------------------------------------------------------- loading
 
 COLUMNS = [
     "contract_ref",
@@ -146,44 +272,230 @@ COLUMNS = [
     "is_vcse",
     "start_date",
     "end_date",
+    "review_date",
     "extension_options",
     "total_value_gbp",
     "annual_value_gbp",
+    "irrecoverable_vat_gbp",
     "procurement_route",
     "notice_id",
 ]
 
 
-def load_register(con, council: Council, run_id: str) -> dict[str, int | str]:
-    """Replace the council's register with the file's current contents (inside the caller's transaction)."""
-    path = council.contracts_file
-    if path is None:
-        return {"status": "not configured"}
-    rows, rejects, sha = read_register(path)
-    current = con.execute(
-        "select distinct file_sha256 from raw.contracts where council_id = ?", [council.id]
-    ).fetchall()
-    if current == [(sha,)]:
-        return {"status": "unchanged", "rows": len(rows), "rejected": len(rejects)}
-    if not rows:
-        raise ValueError(f"{path}: no usable contracts ({len(rejects)} rows quarantined); register left as it was")
-    con.execute("delete from raw.contracts where council_id = ?", [council.id])
-    con.execute("delete from raw.contracts_quarantine where council_id = ?", [council.id])
-    cols = ["council_id", "source_file", "file_sha256", "source_line", *COLUMNS, "raw_record", "run_id"]
-    con.executemany(
-        f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-        [
-            [council.id, path.name, sha, r["source_line"], *(r[c] for c in COLUMNS), r["raw_record"], run_id]
-            for r in rows
-        ],
+def register_files(council: Council) -> list[Path]:
+    """The register files offered for the council: ``contracts_file`` and the drop folder's files."""
+    files = [council.contracts_file] if council.contracts_file is not None else []
+    return files + drop_folder_files(council.contracts_dir, council.contracts_glob)
+
+
+def land_inputs(
+    council: Council, files: Iterable[Path] | None = None, root: Path | None = None
+) -> list[tuple[str, LandedFile | str]]:
+    """Like :func:`procure.extract.spend_loader.land_inputs`, for registers."""
+    sources: list[Path | str] = (
+        [*register_files(council), *council.contracts_urls] if files is None else [Path(f) for f in files]
     )
-    if rejects:
-        con.executemany(
-            "insert into raw.contracts_quarantine values (?, ?, ?, ?, ?, ?, ?)",
+    out: list[tuple[str, LandedFile | str]] = []
+    for source in sources:
+        try:
+            if isinstance(source, str):
+                out.append((source, fetch_url(source, SOURCE, council.id, root)))
+            else:
+                out.append((str(source), land_file(source, SOURCE, council.id, root)))
+        except LandingError as exc:
+            out.append((str(source), str(exc)))
+    return out
+
+
+def _reject(landed: LandedFile, origin: str, reason: str, run_id: str, loaded_at: datetime, db) -> FileResult:
+    with transaction(db) as con:
+        con.execute(
+            "delete from raw.contract_manifest where council_id = ? and file_sha256 = ?",
+            [landed.council_id, landed.sha256],
+        )
+        con.execute(
+            "insert into raw.contract_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
+            "size_bytes, status, reason, run_id, loaded_at) values (?, ?, ?, ?, ?, ?, 'rejected', ?, ?, ?)",
             [
-                [council.id, path.name, sha, r["source_line"], r["reject_reason"], r["raw_record"], run_id]
-                for r in rejects
+                landed.council_id,
+                landed.sha256,
+                landed.original_name,
+                origin,
+                str(landed.path),
+                landed.size_bytes,
+                reason,
+                run_id,
+                loaded_at,
             ],
         )
-    log.info("contract register %s: %d contracts, %d quarantined", path.name, len(rows), len(rejects))
-    return {"status": "loaded", "rows": len(rows), "rejected": len(rejects)}
+    log.warning("rejected contract register %s: %s", origin, reason)
+    return FileResult(origin, "rejected", reason, landed.council_id, landed.original_name, landed.sha256)
+
+
+def load_landed_register(
+    council: Council,
+    landed: LandedFile,
+    run_id: str,
+    loaded_at: datetime,
+    warehouse: Path | None = None,
+    origin: str | None = None,
+) -> FileResult:
+    """Replace the council's register with this file's rows, in one transaction."""
+    origin = origin or landed.origin
+    name = landed.original_name
+    result = FileResult(origin, "loaded", None, council.id, name, landed.sha256, str(landed.path))
+    with transaction(warehouse) as con:
+        known = con.execute(
+            "select status, reason, source_file from raw.contract_manifest where council_id = ? and file_sha256 = ?",
+            [council.id, landed.sha256],
+        ).fetchone()
+    if known is not None and known[0] != "rejected":
+        result.status, result.reason = "unchanged", f"same bytes as {known[2]} (already {known[0]})"
+        return result
+    try:
+        read = read_register_file(landed.path)
+    except UNREADABLE as exc:
+        text = str(exc)
+        return _reject(
+            landed, origin, text if text.startswith(name) else f"{name}: {text}", run_id, loaded_at, warehouse
+        )
+    if not read.rows:
+        reason = (
+            f"{name}: no usable contracts ({read.rows_read} rows read, {len(read.rejects)} quarantined "
+            "reasons below); the loaded register is left as it was"
+            if read.rejects
+            else f"{name}: no contract lines after the header on line {read.header_line}"
+        )
+        if read.rejects:
+            reason += ": " + "; ".join(r["reject_reason"] for r in read.rejects[:3])
+        return _reject(landed, origin, reason, run_id, loaded_at, warehouse)
+
+    result.rows_read = read.rows_read
+    result.rows_loaded, result.rows_quarantined = len(read.rows), len(read.rejects)
+    result.skipped = {
+        "skipped_blank": read.skipped_blank,
+        "skipped_preamble": read.skipped_preamble,
+        "skipped_repeated_header": 0,
+        "skipped_total": 0,
+    }
+    result.amount_total = sum((r["total_value_gbp"] or Decimal(0) for r in read.rows), Decimal("0.00"))
+    with transaction(warehouse) as con:
+        old = con.execute(
+            "select file_sha256, source_file from raw.contract_manifest "
+            "where council_id = ? and status = 'loaded' and file_sha256 <> ?",
+            [council.id, landed.sha256],
+        ).fetchall()
+        con.execute("delete from raw.contracts where council_id = ?", [council.id])
+        con.execute("delete from raw.contracts_quarantine where council_id = ?", [council.id])
+        con.execute(
+            "update raw.contract_manifest set status = 'superseded', superseded_by = ?, reason = ? "
+            "where council_id = ? and status = 'loaded' and file_sha256 <> ?",
+            [landed.sha256, f"replaced by {name} ({landed.sha256[:12]})", council.id, landed.sha256],
+        )
+        con.execute(
+            "delete from raw.contract_manifest where council_id = ? and file_sha256 = ?", [council.id, landed.sha256]
+        )
+        cols = ["council_id", "source_file", "file_sha256", "source_line", *COLUMNS, "raw_record", "run_id"]
+        con.executemany(
+            f"insert into raw.contracts ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
+            [
+                [
+                    council.id,
+                    name,
+                    landed.sha256,
+                    r["source_line"],
+                    *(r.get(c) for c in COLUMNS),
+                    r["raw_record"],
+                    run_id,
+                ]
+                for r in read.rows
+            ],
+        )
+        if read.rejects:
+            con.executemany(
+                "insert into raw.contracts_quarantine (council_id, source_file, file_sha256, source_line, field, "
+                "reject_reason, raw_record, run_id) values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        council.id,
+                        name,
+                        landed.sha256,
+                        r["source_line"],
+                        r["field"],
+                        r["reject_reason"],
+                        r["raw_record"],
+                        run_id,
+                    ]
+                    for r in read.rejects
+                ],
+            )
+        con.execute(
+            "insert into raw.contract_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, null, ?, ?)",
+            [
+                council.id,
+                landed.sha256,
+                name,
+                origin,
+                str(landed.path),
+                landed.size_bytes,
+                read.file_format,
+                read.encoding,
+                read.header_line,
+                read.rows_read,
+                result.rows_loaded,
+                result.rows_quarantined,
+                read.skipped_blank,
+                read.skipped_preamble,
+                f"replaces {', '.join(n for _, n in old)}" if old else None,
+                run_id,
+                loaded_at,
+            ],
+        )
+    result.superseded = [n for _, n in old]
+    log.info(
+        "contract register %s: %d read, %d contracts, %d quarantined, %d skipped",
+        name,
+        result.rows_read,
+        result.rows_loaded,
+        result.rows_quarantined,
+        result.rows_skipped,
+    )
+    return result
+
+
+def ingest_register_files(
+    council: Council,
+    files: Iterable[Path] | None,
+    run_id: str,
+    loaded_at: datetime,
+    warehouse: Path | None = None,
+    on_file: Callable[[str], None] | None = None,
+) -> list[FileResult]:
+    """Land and load register files (None: ``contracts_file``, the drop folder and the URLs), in order."""
+    with transaction(warehouse) as con:
+        register_council(con, council)
+    results = []
+    for origin, landed in land_inputs(council, files):
+        if on_file is not None:
+            on_file(origin)
+        if isinstance(landed, str):
+            results.append(FileResult(origin, "rejected", landed, council.id, Path(origin).name))
+        else:
+            results.append(load_landed_register(council, landed, run_id, loaded_at, warehouse, origin))
+    return results
+
+
+def new_landed_files(council: Council, warehouse: Path | None = None) -> list[LandedFile]:
+    """Land the council's register files; return those raw.contract_manifest does not know yet."""
+    landed = []
+    for _, item in land_inputs(council):
+        if isinstance(item, str):
+            raise LandingError(item)
+        landed.append(item)
+    known = known_files("contract_manifest", council.id, warehouse)
+    out, seen = [], set()
+    for item in landed:
+        if item.sha256 not in known and item.sha256 not in seen:
+            seen.add(item.sha256)
+            out.append(item)
+    return out

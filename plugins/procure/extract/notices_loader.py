@@ -75,6 +75,13 @@ def _date(value: Any) -> date | None:
     return ts.date() if ts else None
 
 
+def _json_default(value: Any) -> Any:
+    """Decimals from the tolerant decoder go back out as JSON numbers, not strings."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
 def _sha(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -115,7 +122,7 @@ def flatten_release(release: dict[str, Any], source_file: str) -> Flattened:
         "suitable_for_vcse": suitability.get("vcse"),
         "content_sha256": _sha(release),
         "source_file": source_file,
-        "release_json": json.dumps(release, sort_keys=True, default=str),
+        "release_json": json.dumps(release, sort_keys=True, default=_json_default),
     }
     parties = []
     for party in release.get("parties") or []:
@@ -169,7 +176,7 @@ def releases_in(path: Path) -> list[dict[str, Any]]:
 
 def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, int]:
     """Insert new releases, replace changed ones, skip identical ones."""
-    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    counts = {"new": 0, "changed": 0, "unchanged": 0, "stale": 0}
     # one version per release key: the latest-dated wins (files in name order break ties),
     # so reloading the same folder is a no-op even when it holds two versions of a release
     latest: dict[str, Flattened] = {}
@@ -180,27 +187,62 @@ def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, i
             held.release["release_date"] or datetime.min
         ):
             latest[key] = item
-    for item in latest.values():
-        key = item.release["release_key"]
-        seen = con.execute("select content_sha256 from raw.notice_releases where release_key = ?", [key]).fetchall()
-        if seen and seen[0][0] == item.release["content_sha256"]:
+    keys = list(latest)
+    held = {}
+    if keys:
+        held = {
+            key: (sha, released)
+            for key, sha, released in con.execute(
+                "select release_key, content_sha256, release_date from raw.notice_releases "
+                "where release_key in (select unnest(?::varchar[]))",
+                [keys],
+            ).fetchall()
+        }
+    write: list[Flattened] = []
+    for key, item in latest.items():
+        seen = held.get(key)
+        if seen and seen[0] == item.release["content_sha256"]:
             counts["unchanged"] += 1
             continue
+        if seen and seen[1] and item.release["release_date"] and item.release["release_date"] < seen[1]:
+            # an older version (a window re-harvested after a later edit) never replaces a newer one
+            counts["stale"] += 1
+            continue
         counts["changed" if seen else "new"] += 1
-        for table in ("notice_releases", "notice_parties", "notice_awards"):
-            con.execute(f"delete from raw.{table} where release_key = ?", [key])
-        cols = [*list(item.release), "run_id"]
-        con.execute(
-            f"insert into raw.notice_releases ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-            [*item.release.values(), run_id],
-        )
-        for table, rows in (("notice_parties", item.parties), ("notice_awards", item.awards)):
-            for r in rows:
-                con.execute(
-                    f"insert into raw.{table} ({', '.join(r)}) values ({', '.join('?' * len(r))})",
-                    list(r.values()),
-                )
+        write.append(item)
+    if not write:
+        return counts
+    # set-based: one delete per table and one batched insert per table, not a statement per row
+    write_keys = [item.release["release_key"] for item in write]
+    for table in ("notice_releases", "notice_parties", "notice_awards"):
+        con.execute(f"delete from raw.{table} where release_key in (select unnest(?::varchar[]))", [write_keys])
+    batches = (
+        ("notice_releases", [{**item.release, "run_id": run_id} for item in write]),
+        ("notice_parties", [r for item in write for r in item.parties]),
+        ("notice_awards", [r for item in write for r in item.awards]),
+    )
+    for table, rows in batches:
+        insert_rows(con, f"raw.{table}", rows)
     return counts
+
+
+def insert_rows(con, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert dict rows (same keys) in one statement through Arrow: executemany runs per row."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    cols = list(rows[0])
+    try:
+        batch = pa.table({c: pa.array([r[c] for r in rows]) for c in cols})  # noqa: F841 - read by DuckDB below
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # mixed Python types in a column (e.g. a flag given as text): let DuckDB cast row by row
+        con.executemany(
+            f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
+            [[r[c] for c in cols] for r in rows],
+        )
+        return
+    con.execute(f"insert into {table} ({', '.join(cols)}) select {', '.join(cols)} from batch")
 
 
 def load_notice_dir(con, directory: Path, run_id: str) -> dict[str, int]:

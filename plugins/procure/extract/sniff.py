@@ -26,12 +26,13 @@ import hashlib
 import io
 import lzma
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 DELIMITERS = (",", "\t", ";", "|")
@@ -78,24 +79,35 @@ def _zip_member(path: Path, zf: zipfile.ZipFile) -> zipfile.ZipInfo:
 
 @contextmanager
 def open_decompressed(path: Path, compression: str) -> Iterator[BinaryIO]:
-    """A binary stream of the file's content (first CSV member of a zip)."""
-    if compression == "none":
-        with path.open("rb") as fh:
-            yield fh
-    elif compression == "gzip":
-        with gzip.open(path, "rb") as fh:
-            yield fh
-    elif compression == "bz2":
-        with bz2.open(path, "rb") as fh:
-            yield fh
-    elif compression == "xz":
-        with lzma.open(path, "rb") as fh:
-            yield fh
-    elif compression == "zip":
-        with zipfile.ZipFile(path) as zf, zf.open(_zip_member(path, zf)) as fh:
-            yield fh
-    else:
-        raise SpendFileError(f"{path.name}: unsupported compression {compression!r}")
+    """A binary stream of the file's content (first CSV member of a zip).
+
+    A damaged or truncated archive raises :class:`SpendFileError` (also when the damage is
+    only met while the caller reads), never a bare EOFError or zlib error.
+    """
+    try:
+        if compression == "none":
+            with path.open("rb") as fh:
+                yield fh
+        elif compression == "gzip":
+            with gzip.open(path, "rb") as fh:
+                yield fh
+        elif compression == "bz2":
+            with bz2.open(path, "rb") as fh:
+                yield fh
+        elif compression == "xz":
+            with lzma.open(path, "rb") as fh:
+                yield fh
+        elif compression == "zip":
+            with zipfile.ZipFile(path) as zf, zf.open(_zip_member(path, zf)) as fh:
+                yield fh
+        else:
+            raise SpendFileError(f"{path.name}: unsupported compression {compression!r}")
+    except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, gzip.BadGzipFile, NotImplementedError) as exc:
+        raise SpendFileError(f"{path.name}: the {compression} data is damaged or cut short ({exc})") from exc
+    except OSError as exc:
+        if compression == "none" or isinstance(exc, FileNotFoundError | PermissionError):
+            raise
+        raise SpendFileError(f"{path.name}: the {compression} data is damaged or cut short ({exc})") from exc
 
 
 def sha256_of(path: Path) -> str:
@@ -108,18 +120,35 @@ def sha256_of(path: Path) -> str:
 
 @dataclass
 class ByteScan:
+    """What one pass over the bytes found. The line facts (single-byte/UTF-8 encodings only)
+    let the reader decide whether the DuckDB fast path applies (one record per line)."""
+
     encoding: str
     double_encoded: bool
     bytes_read: int
+    lf: int = 0  # b"\n" bytes (CRLF included)
+    crlf: int = 0
+    cr: int = 0  # b"\r" bytes (CRLF included)
+    empty_lines: int = 0  # > 0 if some line is empty (b"\n\n" or b"\n\r\n"; a lower bound)
+    quotes: int = 0
+    ends_with_newline: bool = False
 
 
-def scan_encoding(stream: BinaryIO) -> ByteScan:
-    """Decide the encoding from the whole decompressed byte stream (see module docstring)."""
+def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
+    """Decide the encoding from the whole decompressed byte stream (see module docstring).
+
+    ``digest`` (a hashlib object) is fed every byte read, so an uncompressed file is hashed
+    in the same pass.
+    """
     first = stream.read(CHUNK)
+    if digest is not None:
+        digest.update(first)
     if first.startswith(codecs.BOM_UTF8):
         bom = "utf-8-sig"
     elif first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # UTF-16 is self-describing; no need to scan further.
+        while digest is not None and (rest := stream.read(CHUNK)):
+            digest.update(rest)
         return ByteScan("utf-16", False, len(first))
     else:
         bom = ""
@@ -127,11 +156,19 @@ def scan_encoding(stream: BinaryIO) -> ByteScan:
     utf8_ok = True
     double_encoded = False
     counts: Counter[int] = Counter()
+    lines = ByteScan("", False, 0)
     tail = b""
     total = 0
     chunk = first
     while chunk:
         total += len(chunk)
+        edge = tail[-2:] + chunk  # patterns of <= 3 bytes cannot lie wholly in the 2-byte edge
+        lines.lf += chunk.count(b"\n")
+        lines.cr += chunk.count(b"\r")
+        lines.crlf += (tail[-1:] + chunk).count(b"\r\n")
+        lines.empty_lines += (tail[-1:] + chunk).count(b"\n\n") + edge.count(b"\n\r\n")
+        lines.quotes += chunk.count(b'"')
+        lines.ends_with_newline = chunk.endswith((b"\n", b"\r"))
         if utf8_ok:
             try:
                 decoder.decode(chunk)
@@ -144,18 +181,23 @@ def scan_encoding(stream: BinaryIO) -> ByteScan:
             counts[byte] += chunk.count(bytes([byte]))
         tail = chunk[-5:]
         chunk = stream.read(CHUNK)
+        if digest is not None:
+            digest.update(chunk)
     if utf8_ok:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8_ok = False
     if utf8_ok:
-        return ByteScan(bom or "utf-8", double_encoded, total)
-    if counts[0x9C] > counts[0xA3]:
-        return ByteScan("cp437", False, total)
-    if any(counts[b] for b in _CP1252_UNDEFINED):
-        return ByteScan("latin-1", False, total)
-    return ByteScan("cp1252", False, total)
+        encoding = bom or "utf-8"
+    elif counts[0x9C] > counts[0xA3]:
+        encoding, double_encoded = "cp437", False
+    elif any(counts[b] for b in _CP1252_UNDEFINED):
+        encoding, double_encoded = "latin-1", False
+    else:
+        encoding, double_encoded = "cp1252", False
+    lines.encoding, lines.double_encoded, lines.bytes_read = encoding, double_encoded, total
+    return lines
 
 
 def sniff_delimiter(lines: list[str]) -> str:

@@ -1,105 +1,387 @@
-"""Annual strategy-review extracts: CSVs for one council and fiscal year, with a manifest.
+"""Annual strategy-review extracts for one council and fiscal year: what the council publishes.
 
-The manifest lists each file with its rows, money total and sha256, so a reader can
-check an extract against the warehouse. Written only from a gate-passed warehouse, all
-files at once (a failure leaves the previous extract untouched).
+Under publish/strategy_review/<council>/<YYYY-YY>/: every extract as CSV and Parquet, one
+XLSX workbook (a sheet per extract plus a data dictionary), README.txt (definitions and the
+Open Government Licence attribution) and manifest.json (each file's path, rows, sha256 and
+money totals; git commit, dbt invocation id, gate run id, data interval).
+
+Written only from a gate-passed warehouse, into a temporary folder swapped in whole; no
+wall-clock value is written anywhere, so re-running the same year gives byte-identical
+files. Text cells are neutralised against formula injection and every payee-name column
+passes the privacy check (``safety``) before anything is swapped in.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-from datetime import date
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from procure.config import Council, publish_dir
+from procure.config import PROJECT_ROOT, Council, publish_dir
 from procure.publish.atomic import atomic_dir, require_gate, sha256_file
+from procure.publish.safety import REDACTED_LABEL, check_privacy
+from procure.publish.writers import write_csv, write_parquet, write_xlsx
 from procure.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-# file name -> (query with ? = council_id, fiscal_year; money column totalled in the manifest)
-EXTRACTS: dict[str, tuple[str, str | None]] = {
-    "spend_by_category.csv": (
-        "select category_l1, category_l2, sum(total_spend_gbp) as total_spend_gbp, "
-        "sum(line_count) as line_count from marts.mart_spend_by_category "
-        "where council_id = ? and fiscal_year = ? group by 1, 2 order by 3 desc, 1, 2",
-        "total_spend_gbp",
+UNKNOWN_LABEL = "Unidentified payees"
+NAME_COLUMNS = ("supplier_name", "canonical_name", "top_supplier_name", "payee_name")
+
+
+@dataclass(frozen=True)
+class Extract:
+    name: str
+    title: str
+    sql: str  # parameters: council_id, fiscal year label (YYYY-YY)
+    description: str
+
+
+EXTRACTS: list[Extract] = [
+    Extract(
+        "spend_by_supplier",
+        "Spend by supplier",
+        "select case when f.supplier_id = 'redacted' then 'redacted' when f.supplier_id = 'unknown' then 'unknown' "
+        "  else f.supplier_id end as supplier_id, "
+        f"  case when f.supplier_id = 'redacted' then '{REDACTED_LABEL}' "
+        f"  when f.supplier_id = 'unknown' then '{UNKNOWN_LABEL}' else d.canonical_name end as supplier_name, "
+        "  max(d.company_number) as company_number, max(d.charity_number) as charity_number, "
+        "  max(d.postcode_district) as postcode_district, "
+        "  bool_or(d.is_local) as is_local, bool_or(d.is_sme) as is_sme, bool_or(d.is_vcse) as is_vcse, "
+        "  sum(f.amount_gbp) as total_spend_gbp, "
+        "  coalesce(sum(f.amount_gbp) filter (where not f.is_credit), 0) as gross_spend_gbp, "
+        "  coalesce(sum(f.amount_gbp) filter (where f.is_credit), 0) as credit_gbp, count(*) as line_count "
+        "from marts.fct_spend f left join marts.dim_supplier d "
+        "  on d.supplier_id = f.supplier_id and f.supplier_id not in ('redacted', 'unknown') "
+        "where f.council_id = ? and f.fiscal_year = ? group by 1, 2 order by total_spend_gbp desc, supplier_id",
+        "One row per supplier paid in the year; redacted payees are one row, never named.",
     ),
-    "spend_by_service_area.csv": (
+    Extract(
+        "spend_by_category",
+        "Spend by category",
+        "select coalesce(category_l1, 'Unclassified') as category_l1, coalesce(category_l2, '') as category_l2, "
+        "  sum(total_spend_gbp) as total_spend_gbp, sum(on_contract_spend_gbp) as on_contract_spend_gbp, "
+        "  sum(line_count) as line_count from marts.mart_spend_by_category "
+        "where council_id = ? and fiscal_year = ? group by 1, 2 order by total_spend_gbp desc, 1, 2",
+        "Spend by ProClass category (levels 1 and 2).",
+    ),
+    Extract(
+        "spend_by_service_area",
+        "Spend by service area",
         "select service_area, sum(total_spend_gbp) as total_spend_gbp, sum(local_spend_gbp) as local_spend_gbp, "
-        "sum(unknown_local_spend_gbp) as unknown_local_spend_gbp, sum(sme_spend_gbp) as sme_spend_gbp, "
-        "sum(vcse_spend_gbp) as vcse_spend_gbp from marts.mart_local_spend "
-        "where council_id = ? and fiscal_year = ? group by 1 order by 2 desc, 1",
-        "total_spend_gbp",
+        "  sum(unknown_local_spend_gbp) as unknown_local_spend_gbp, sum(sme_spend_gbp) as sme_spend_gbp, "
+        "  sum(unknown_sme_spend_gbp) as unknown_sme_spend_gbp, sum(vcse_spend_gbp) as vcse_spend_gbp, "
+        "  sum(unknown_vcse_spend_gbp) as unknown_vcse_spend_gbp from marts.mart_local_spend "
+        "where council_id = ? and fiscal_year = ? group by 1 order by total_spend_gbp desc, 1",
+        "Spend by the council's service area, with local, SME and VCSE spend.",
     ),
-    "top_suppliers.csv": (
-        "select d.supplier_id, d.canonical_name, d.company_number, d.is_local, d.is_sme, d.is_vcse, "
-        "sum(f.amount_gbp) as total_spend_gbp, count(*) as line_count from marts.fct_spend f "
-        "join marts.dim_supplier d using (supplier_id) where f.council_id = ? and f.fiscal_year = ? "
-        "and f.supplier_id not in ('redacted', 'unknown') "
-        "group by 1, 2, 3, 4, 5, 6 order by 7 desc, 1 limit 100",
-        "total_spend_gbp",
+    Extract(
+        "local_sme_vcse_summary",
+        "Local, SME and VCSE spend by month",
+        "select l.month, sum(l.total_spend_gbp) as total_spend_gbp, sum(l.local_spend_gbp) as local_spend_gbp, "
+        "  sum(l.unknown_local_spend_gbp) as unknown_local_spend_gbp, sum(l.sme_spend_gbp) as sme_spend_gbp, "
+        "  sum(l.unknown_sme_spend_gbp) as unknown_sme_spend_gbp, sum(l.vcse_spend_gbp) as vcse_spend_gbp, "
+        "  sum(l.unknown_vcse_spend_gbp) as unknown_vcse_spend_gbp, "
+        "  any_value(k.local_share) as local_share, any_value(k.sme_share) as sme_share, "
+        "  any_value(k.vcse_share) as vcse_share "
+        "from marts.mart_local_spend l join marts.mart_kpi_monthly k using (council_id, month) "
+        "where l.council_id = ? and l.fiscal_year = ? group by 1 order by 1",
+        "Monthly local, SME and VCSE spend and shares (shares of gross spend where the status is known).",
     ),
-    "kpi_monthly.csv": (
-        "select * from marts.mart_kpi_monthly where council_id = ? and fiscal_year = ? order by month",
-        "total_spend_gbp",
+    Extract(
+        "contract_portfolio",
+        "Contract portfolio",
+        "select contract_ref, title, supplier_name, service_area, procurement_category, procurement_route, "
+        "  contract_value_gbp, start_date, end_date, extension_options, spend_to_date_gbp, value_consumed_share, "
+        "  expiry_band, is_published_on_cf_fts, is_spend_beyond_value, is_expired_but_paid, spend_after_end_gbp, "
+        "  as_at_date from marts.fct_contract_portfolio where council_id = ? and ? is not null order by contract_ref",
+        "Every contract on the register, with spend against it and risk flags, as at the register date.",
     ),
-    "contract_portfolio.csv": (
-        "select * from marts.fct_contract_portfolio where council_id = ? and ? is not null order by contract_ref",
-        "contract_value_gbp",
+    Extract(
+        "supplier_concentration",
+        "Supplier concentration by category",
+        "with s as (select coalesce(f.category_l1, 'Unclassified') as category_l1, f.supplier_id, "
+        "    any_value(d.canonical_name) as supplier_name, sum(f.amount_gbp) as spend_gbp "
+        "  from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
+        "  where f.council_id = ? and f.fiscal_year = ? and f.supplier_id not in ('redacted', 'unknown') "
+        "    and not f.is_credit group by 1, 2), "
+        "r as (select *, row_number() over (partition by category_l1 order by spend_gbp desc, supplier_id) as rk, "
+        "    sum(spend_gbp) over (partition by category_l1) as cat_gbp from s) "
+        "select category_l1, sum(spend_gbp) as total_spend_gbp, count(*) as supplier_count, "
+        "  max(case when rk = 1 then supplier_name end) as top_supplier_name, "
+        "  max(case when rk = 1 then spend_gbp end) as top_supplier_spend_gbp, "
+        "  cast(max(case when rk = 1 then spend_gbp end) / nullif(sum(spend_gbp), 0) as decimal(9, 6)) "
+        "    as top_supplier_share, "
+        "  cast(sum(case when rk <= 5 then spend_gbp else 0 end) / nullif(sum(spend_gbp), 0) as decimal(9, 6)) "
+        "    as top5_share, "
+        "  cast(sum((spend_gbp / nullif(cat_gbp, 0)) * (spend_gbp / nullif(cat_gbp, 0))) as decimal(9, 6)) as hhi "
+        "from r group by 1 order by total_spend_gbp desc, 1",
+        "Per category: how much of the spend goes to the largest supplier and the largest five, and the "
+        "Herfindahl-Hirschman index (0-1; above 0.25 is highly concentrated). Gross payments to identified "
+        "suppliers only.",
     ),
+]
+
+# Descriptions of columns the extracts compute (the marts' own columns come from dbt's manifest).
+DICTIONARY: dict[str, str] = {
+    "supplier_id": "Resolved supplier key (one supplier, not its spellings); 'redacted' and 'unknown' group payees "
+    "that cannot be named.",
+    "supplier_name": "Supplier's canonical name; redacted payees are never named.",
+    "total_spend_gbp": "Net spend in pounds (payments minus credits), exact to the penny.",
+    "gross_spend_gbp": "Payments excluding credits, in pounds.",
+    "credit_gbp": "Credits (refunds, negative lines), in pounds; negative.",
+    "line_count": "Number of payment lines.",
+    "on_contract_spend_gbp": "Spend covered by a live contract on the register.",
+    "category_l1": "ProClass level-1 category ('Unclassified' when no rule matched).",
+    "category_l2": "ProClass level-2 category.",
+    "supplier_count": "Number of distinct identified suppliers with gross payments.",
+    "top_supplier_name": "The supplier with the largest gross spend in the category.",
+    "top_supplier_spend_gbp": "Gross spend with that supplier.",
+    "top_supplier_share": "Largest supplier's share of the category's gross spend (0-1).",
+    "top5_share": "Five largest suppliers' share of the category's gross spend (0-1).",
+    "hhi": "Herfindahl-Hirschman index of supplier shares (0-1; 1 = one supplier).",
+    "is_local": "Supplier is based in the council's local area (postcode districts in the configuration); "
+    "empty = unknown.",
+    "is_sme": "Supplier is a small or medium-sized enterprise; empty = unknown.",
+    "is_vcse": "Supplier is a voluntary, community or social enterprise; empty = unknown.",
 }
+
+README = """{heading}
+{underline}
+
+Data interval: {start} to {end} (payments dated in this financial year).
+Produced from the council's procurement warehouse after it passed the quality gate
+(gate run {gate_run_id}). manifest.json lists every file with its rows, SHA-256 and
+money totals, so each file can be checked.
+
+Files (each extract as CSV, UTF-8, and Parquet; all of them as sheets of
+strategy_review_{fy}.xlsx with a data_dictionary sheet):
+{files}
+
+Definitions
+- Spend: payments to suppliers from the council's "spend over £500" files. Net spend
+  (total_spend_gbp) includes credits; gross spend excludes them. Amounts are exact pounds
+  and pence.
+- Local: the supplier's postcode is in the council's local area. SME: a small or
+  medium-sized enterprise. VCSE: a voluntary, community or social enterprise. Where the
+  status is not known it is reported as unknown, never counted as "no"; shares are of
+  gross spend where the status is known.
+- Category: ProClass classification of each payment.
+- On contract: the payment is to the supplier of a contract on the council's register
+  that was live on the payment date.
+- Supplier concentration: share of a category's gross spend with its largest supplier,
+  its five largest, and the Herfindahl-Hirschman index.
+- Redacted payees: payments the council redacts (for example to individuals) are shown
+  as one line, "{redacted}", and never by name.
+- Text that a spreadsheet would read as a formula (starting with =, +, -, @, tab or
+  carriage return) is prefixed with an apostrophe in the CSV and XLSX files.
+
+Licence
+Contains public sector information licensed under the Open Government Licence v3.0:
+https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/
+"""
 
 
 def fiscal_year_label(start_year: int) -> str:
     return f"{start_year}-{(start_year + 1) % 100:02d}"
 
 
+def _dbt_target() -> Path:
+    value = os.environ.get("DBT_TARGET_PATH")
+    if value:
+        return Path(value) if Path(value).is_absolute() else PROJECT_ROOT / "dbt_project" / value
+    return PROJECT_ROOT / "dbt_project" / "target"
+
+
+def dbt_invocation() -> tuple[str | None, str | None]:
+    """(invocation id, reason it is missing) from the last dbt build's run_results.json."""
+    path = _dbt_target() / "run_results.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{path} not found: no dbt build recorded in this target path"
+    except (OSError, ValueError) as exc:
+        return None, f"{path}: unreadable ({exc})"
+    if doc.get("args", {}).get("which") not in ("build", "run", None):
+        return None, f"{path}: the last dbt command was {doc['args']['which']!r}, not a build"
+    return doc.get("metadata", {}).get("invocation_id"), None
+
+
+def dbt_column_descriptions() -> dict[str, str]:
+    """column name -> description from the dbt manifest's mart models (first description wins)."""
+    path = _dbt_target() / "manifest.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, str] = {}
+    for node in sorted(doc.get("nodes", {}).values(), key=lambda n: n.get("unique_id", "")):
+        if node.get("resource_type") != "model" or "marts" not in node.get("fqn", []):
+            continue
+        for col, spec in sorted(node.get("columns", {}).items()):
+            if spec.get("description") and col not in out:
+                out[col] = " ".join(spec["description"].split())
+    return out
+
+
+def git_commit() -> tuple[str | None, str | None]:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"git rev-parse HEAD failed in {PROJECT_ROOT}: {exc}"
+    return out.stdout.strip(), None
+
+
+def _money_totals(headers: list[str], rows: list[tuple]) -> dict[str, str]:
+    out = {}
+    for i, h in enumerate(headers):
+        if h.endswith("_gbp"):
+            out[h] = str(sum((r[i] for r in rows if r[i] is not None), start=Decimal("0.00")))
+    return out
+
+
+def query_extract(con, extract: Extract, council_id: str, fy: str):
+    """(headers, rows, arrow table) of one extract; uses marts.mart_supplier_concentration when present."""
+    sql = extract.sql
+    if extract.name == "supplier_concentration" and _mart_concentration_usable(con):
+        sql = "select * exclude (council_id, fiscal_year) from marts.mart_supplier_concentration "
+        sql += "where council_id = ? and fiscal_year = ? order by all"
+    table = con.sql(sql, params=[council_id, fy]).to_arrow_table()
+    headers = list(table.column_names)
+    rows = [tuple(r[h] for h in headers) for r in table.to_pylist()]
+    return headers, rows, table
+
+
+def _mart_concentration_usable(con) -> bool:
+    cols = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'mart_supplier_concentration'"
+        ).fetchall()
+    }
+    return {"council_id", "fiscal_year"} <= cols
+
+
 def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Path | None = None) -> Path:
-    """Write publish/strategy_review/<council>/<YYYY-YY>/*.csv and manifest.json; return the manifest."""
+    """Write publish/strategy_review/<council>/<YYYY-YY>/ (see module docstring); return the manifest path."""
     fy = fiscal_year_label(fy_start_year)
+    start = date(fy_start_year, council.fiscal_year_start_month, 1)
+    end = date(start.year + 1, start.month, 1) - timedelta(days=1)
+    when = datetime.combine(end, datetime.min.time())
     con = connect(warehouse, read_only=True)
     target = publish_dir() / "strategy_review" / council.id / fy
     try:
         require_gate(con)
-        with atomic_dir(target) as tmp:
-            files = []
-            for name, (sql, money) in EXTRACTS.items():
-                cur = con.execute(sql, [council.id, fy])
-                headers = [d[0] for d in cur.description]
-                rows = cur.fetchall()
-                path = tmp / name
-                with path.open("w", newline="", encoding="utf-8") as f:
-                    w = csv.writer(f)
-                    w.writerow(headers)
-                    w.writerows(rows)
-                total = None
-                if money:
-                    i = headers.index(money)
-                    total = str(sum((r[i] for r in rows if r[i] is not None), start=0))
-                files.append(
-                    {
-                        "file": name,
-                        "rows": len(rows),
-                        "money_column": money,
-                        "total": total,
-                        "sha256": sha256_file(path),
-                    }
-                )
-            if not any(f["rows"] for f in files if f["file"] == "kpi_monthly.csv"):
-                raise LookupError(f"council {council.id!r}: no spend in fiscal year {fy}; nothing to extract")
-            manifest = {
-                "council_id": council.id,
-                "council_name": council.name,
-                "fiscal_year": fy,
-                "period_start": date(fy_start_year, council.fiscal_year_start_month, 1).isoformat(),
-                "licence": "Open Government Licence v3.0",
-                "files": files,
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        gate_run_id = con.execute("select run_id from ops.quality_runs order by recorded_at desc limit 1").fetchall()[
+            0
+        ][0]
+        results = [(e, *query_extract(con, e, council.id, fy)) for e in EXTRACTS]
     finally:
         con.close()
+    by_name = {e.name: rows for e, _h, rows, _t in results}
+    if not by_name["local_sme_vcse_summary"]:
+        raise LookupError(f"council {council.id!r}: no spend in fiscal year {fy}; nothing to extract")
+    for e, headers, rows, _t in results:
+        for col in NAME_COLUMNS:
+            if col in headers:
+                i = headers.index(col)
+                check_privacy(f"strategy review {council.id} {fy}: {e.name}", col, (r[i] for r in rows))
+
+    descriptions = {**dbt_column_descriptions(), **DICTIONARY}
+    commit, commit_note = git_commit()
+    invocation, invocation_note = dbt_invocation()
+    with atomic_dir(target) as tmp:
+        files: list[dict[str, Any]] = []
+        for e, headers, rows, table in results:
+            for ext in ("csv", "parquet"):
+                path = tmp / f"{e.name}.{ext}"
+                if ext == "csv":
+                    write_csv(path, headers, rows)
+                else:
+                    write_parquet(path, table)
+                files.append(
+                    {
+                        "path": path.name,
+                        "extract": e.name,
+                        "format": ext,
+                        "rows": len(rows),
+                        "sha256": sha256_file(path),
+                        "amount_totals": _money_totals(headers, rows),
+                    }
+                )
+        dictionary_rows = [
+            (e.name, h, str(table.schema.field(h).type), descriptions.get(h, ""))
+            for e, headers, _rows, table in results
+            for h in headers
+        ]
+        missing = [f"{s}.{c}" for s, c, _t, d in dictionary_rows if not d]
+        if missing:
+            raise ValueError(f"data dictionary: no description for {', '.join(missing)} (add it to DICTIONARY)")
+        workbook = tmp / f"strategy_review_{fy}.xlsx"
+        write_xlsx(
+            workbook,
+            [(e.name, headers, rows) for e, headers, rows, _t in results]
+            + [("data_dictionary", ["sheet", "column", "type", "description"], dictionary_rows)],
+            when,
+            title=f"{council.name} strategy review extracts {fy}",
+        )
+        files.append(
+            {
+                "path": workbook.name,
+                "extract": "all",
+                "format": "xlsx",
+                "rows": sum(len(rows) for _e, _h, rows, _t in results),
+                "sha256": sha256_file(workbook),
+                "amount_totals": {},
+            }
+        )
+        readme = tmp / "README.txt"
+        heading = f"{council.name} — procurement strategy review extracts, financial year {fy}"
+        readme.write_text(
+            README.format(
+                heading=heading,
+                fy=fy,
+                underline="=" * len(heading),
+                start=start.isoformat(),
+                end=end.isoformat(),
+                gate_run_id=gate_run_id,
+                redacted=REDACTED_LABEL,
+                files="\n".join(f"- {e.name}: {e.description}" for e in EXTRACTS),
+            ),
+            encoding="utf-8",
+        )
+        files.append(
+            {
+                "path": readme.name,
+                "extract": None,
+                "format": "txt",
+                "rows": None,
+                "sha256": sha256_file(readme),
+                "amount_totals": {},
+            }
+        )
+        manifest = {
+            "council_id": council.id,
+            "council_name": council.name,
+            "fiscal_year": fy,
+            "data_interval": {"start": start.isoformat(), "end": end.isoformat()},
+            "git_commit": commit,
+            "git_commit_note": commit_note,
+            "dbt_invocation_id": invocation,
+            "dbt_invocation_note": invocation_note,
+            "gate_run_id": gate_run_id,
+            "licence": "Open Government Licence v3.0",
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log.info("strategy review %s", target / "manifest.json")
     return target / "manifest.json"

@@ -52,6 +52,68 @@ def run_dbt(args: list[str], target: str = "duckdb", warehouse: Path | None = No
     return lines
 
 
-def build(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
-    """``dbt build``: seeds, models, data tests and unit tests, in dependency order."""
-    return run_dbt(["build"], target=target, warehouse=warehouse)
+def build(target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False) -> list[str]:
+    """``dbt build``: seeds, models, data tests and unit tests, in dependency order.
+
+    fct_spend is incremental by source file; ``full_refresh`` rebuilds it from scratch.
+    """
+    return run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target=target, warehouse=warehouse)
+
+
+def seed(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
+    """Seeds (reference lookups) and their tests: the first step of the build_warehouse DAG.
+
+    Run here rather than as Cosmos seed tasks: Cosmos runs each task in a temporary copy of the
+    project and reuses dbt's partial-parse cache, whose seed paths point at an earlier, deleted copy
+    (dbt-duckdb then fails with "No files found that match the pattern .../seeds/x.csv").
+    """
+    # cautious: a seed's own tests run here; a test that also reads a model waits for cross_model_tests
+    return run_dbt(
+        ["build", "--select", "resource_type:seed", "--indirect-selection", "cautious"],
+        target=target,
+        warehouse=warehouse,
+    )
+
+
+# Tests that read more than one model (relationships, singular reconciliation tests). Cosmos runs each
+# model's own tests with it (indirect selection "cautious"); these run once, after every model is built.
+CROSS_MODEL_TESTS = ("test_type:singular", "test_name:relationships")
+
+
+def cross_model_tests(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
+    """``dbt test`` of the tests that span models: the last step before the marts Asset is updated."""
+    return run_dbt(["test", "--select", *CROSS_MODEL_TESTS], target=target, warehouse=warehouse)
+
+
+def cosmos_manifest_path() -> Path:
+    """Where the build_warehouse DAG reads the dbt manifest it renders its tasks from (one per model)."""
+    return dbt_project_dir() / "target" / "cosmos" / "manifest.json"
+
+
+def write_manifest(path: Path | None = None) -> Path:
+    """``dbt parse`` into the folder of ``path``: the manifest Cosmos renders build_warehouse from.
+
+    Run at set-up time (``make setup``), so that parsing the DAG file runs no dbt. Parsing opens no
+    database, so it works without a warehouse; the file is replaced atomically by dbt.
+    """
+    from dbt.cli.main import dbtRunner
+
+    path = path or cosmos_manifest_path()
+    project = dbt_project_dir()
+    res = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(path.parent.resolve()),
+        ]
+    )
+    if not res.success:
+        raise DbtBuildFailed(f"dbt parse of {project} failed: {res.exception}")
+    written = path.parent / "manifest.json"
+    if written != path:
+        written.replace(path)
+    return path

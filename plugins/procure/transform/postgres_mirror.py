@@ -27,6 +27,7 @@ RAW_TABLES = (
     "notice_releases",
     "notice_parties",
     "notice_awards",
+    "supplier_name_matches",  # written by procure.transform.supplier_match before dbt
 )
 
 

@@ -18,4 +18,4 @@ select
     suppliers.supplier_id
 from contracts
 left join suppliers
-    on {{ normalise_name('contracts.supplier_name') }} = suppliers.name_key
+    on contracts.supplier_name = suppliers.supplier_name

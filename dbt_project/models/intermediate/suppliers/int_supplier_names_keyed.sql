@@ -1,4 +1,5 @@
-{#- Every way a supplier is named, from every source, with the evidence each gives. -#}
+{#- Every way a supplier is named, from every source, with the evidence each gives
+    (identifiers, postcode, SME and VCSE flags). -#}
 with
 
 spend as (
@@ -33,10 +34,11 @@ register as (
 
 notices as (
 
+    {#- the postcode field when given, else a postcode written inside the street address -#}
     select
         party_name as supplier_name,
         company_number,
-        postal_code as postcode,
+        coalesce(nullif(trim(postal_code), ''), {{ extract_postcode('street_address') }}) as postcode,
         is_sme,
         is_vcse
     from {{ ref('stg_contracts_finder__parties') }}

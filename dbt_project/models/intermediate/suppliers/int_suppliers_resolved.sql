@@ -1,83 +1,130 @@
-{#- One row per supplier name key, with the supplier it resolves to.
+{#- One row per supplier name as published, with the supplier it resolves to.
 
-    Rules, in order: names the council's finance system files under one supplier
-    reference are one supplier (the most used spelling leads); names sharing a
-    Companies House number are one supplier; otherwise the normalised name is the key. -#}
+    The clusters come from procure.transform.supplier_match (normalise, block, score,
+    cluster; see its docstring). A name the resolver has not seen falls back to its
+    normalised key. The analyst override seed is applied last: 'split' gives a name a
+    supplier of its own, then 'merge' moves the whole supplier of supplier_name into the
+    supplier of merge_with. Redacted payees resolve to the 'redacted' placeholder. -#}
 with
 
 names as (
 
-    select * from {{ ref('int_supplier_names_keyed') }}
+    select distinct supplier_name
+    from {{ ref('int_supplier_names_keyed') }}
 
 ),
 
-ref_keys as (
+matches as (
+
+    select * from {{ source('supplier_resolution', 'supplier_name_matches') }}
+
+),
+
+overrides as (
 
     select
-        council_id,
-        supplier_ref,
-        name_key,
-        row_number() over (
-            partition by council_id, supplier_ref
-            order by sum(line_count) desc, name_key
-        ) as rank_in_ref
-    from names
-    where evidence_source = 'spend' and supplier_ref is not null
-    group by council_id, supplier_ref, name_key
+        lower(trim(action)) as action,
+        supplier_name,
+        merge_with
+    from {{ ref('supplier_overrides') }}
 
 ),
 
-key_map as (
+forced_splits as (
+
+    select distinct supplier_name
+    from overrides
+    where action = 'split'
+
+),
+
+resolved as (
 
     select
-        variant.name_key,
-        min(lead.name_key) as resolved_key
-    from ref_keys as variant
-    inner join ref_keys as lead
-        on
-            variant.council_id = lead.council_id
-            and variant.supplier_ref = lead.supplier_ref
-            and lead.rank_in_ref = 1
-    group by variant.name_key
+        names.supplier_name,
+        coalesce(matches.name_key, {{ normalise_name('names.supplier_name') }}) as name_key,
+        case
+            when matches.supplier_name is null then 'NAME:' || {{ normalise_name('names.supplier_name') }}
+            else matches.cluster_key
+        end as cluster_key,
+        coalesce(matches.match_rule, 'not_resolved') as match_rule
+    from names
+    left join matches on names.supplier_name = matches.supplier_name
 
 ),
 
-keyed as (
+split as (
 
-    select distinct
-        names.name_key,
-        coalesce(key_map.resolved_key, names.name_key) as resolved_key
-    from names
-    left join key_map on names.name_key = key_map.name_key
+    select
+        resolved.supplier_name,
+        resolved.name_key,
+        case
+            when forced.supplier_name is not null then 'SPLIT:' || resolved.supplier_name
+            else resolved.cluster_key
+        end as cluster_key,
+        case when forced.supplier_name is not null then 'override_split' else resolved.match_rule end as match_rule
+    from resolved
+    left join forced_splits as forced on resolved.supplier_name = forced.supplier_name
+
+),
+
+merge_map as (
+
+    select
+        moved.cluster_key as from_cluster,
+        min(target.cluster_key) as to_cluster
+    from overrides
+    inner join split as moved on overrides.supplier_name = moved.supplier_name
+    inner join split as target on overrides.merge_with = target.supplier_name
+    where
+        overrides.action = 'merge'
+        and moved.cluster_key is not null
+        and target.cluster_key is not null
+    group by moved.cluster_key
+
+),
+
+merged as (
+
+    select
+        split.supplier_name,
+        split.name_key,
+        coalesce(merge_map.to_cluster, split.cluster_key) as cluster_key,
+        case when merge_map.to_cluster is not null then 'override_merge' else split.match_rule end as match_rule
+    from split
+    left join merge_map on split.cluster_key = merge_map.from_cluster
 
 ),
 
 company as (
 
+    {#- the supplier's Companies House number, when its names agree on exactly one -#}
     select
-        keyed.resolved_key,
-        min(names.company_number) as company_number
-    from keyed
-    inner join names on keyed.name_key = names.name_key
-    where names.company_number is not null and trim(names.company_number) <> ''
-    group by keyed.resolved_key
+        merged.cluster_key,
+        min(upper(evidence.company_number)) as company_number
+    from merged
+    inner join {{ ref('int_supplier_names_keyed') }} as evidence
+        on merged.supplier_name = evidence.supplier_name
+    where evidence.company_number is not null and trim(evidence.company_number) <> ''
+    group by merged.cluster_key
+    having count(distinct upper(evidence.company_number)) = 1
 
 ),
 
 final as (
 
     select
-        keyed.name_key,
-        keyed.resolved_key,
+        merged.supplier_name,
+        merged.name_key,
+        merged.cluster_key,
+        merged.match_rule,
         company.company_number,
-        md5(
-            case
-                when company.company_number is not null then 'CH:' || upper(company.company_number)
-                else 'NAME:' || keyed.resolved_key
-            end
-        ) as supplier_id
-    from keyed
-    left join company on keyed.resolved_key = company.resolved_key
+        case
+            when merged.cluster_key is null then 'redacted'
+            else md5(merged.cluster_key)
+        end as supplier_id
+    from merged
+    left join company on merged.cluster_key = company.cluster_key
 
 )
 

@@ -1,5 +1,8 @@
 {#- One row per resolved supplier, with the evidence behind each flag.
-    A flag is null when no source says either way: unknown is never "no". -#}
+    A flag is null when no source says either way: unknown is never "no".
+    Evidence order for every flag: the analyst override seed (supplier_flag_overrides), then
+    the contract register, then Contracts Finder / FTS party details (postcode field, or a
+    postcode written in the street address); a charity number also makes a supplier VCSE. -#}
 with
 
 names as (
@@ -32,7 +35,22 @@ evidence as (
         resolved.supplier_id,
         names.*
     from names
-    inner join resolved on names.name_key = resolved.name_key
+    inner join resolved on names.supplier_name = resolved.supplier_name
+    where resolved.supplier_id <> 'redacted'
+
+),
+
+flag_overrides as (
+
+    select
+        resolved.supplier_id,
+        overrides.flag,
+        bool_or(overrides.flag_value) as flag_value,
+        min(upper(trim(overrides.postcode))) as postcode,
+        min(overrides.evidence) as evidence
+    from {{ ref('supplier_flag_overrides') }} as overrides
+    inner join resolved on overrides.supplier_name = resolved.supplier_name
+    group by resolved.supplier_id, overrides.flag
 
 ),
 
@@ -50,11 +68,22 @@ spelling as (
 
 ),
 
+variants as (
+
+    select
+        supplier_id,
+        string_agg(supplier_name, ' | ' order by supplier_name) as name_variants
+    from spelling
+    group by supplier_id
+
+),
+
 postcode as (
 
     select
         supplier_id,
         postcode,
+        evidence_source,
         row_number() over (
             partition by supplier_id
             order by case evidence_source when 'contract_register' then 1 else 2 end, postcode
@@ -111,27 +140,49 @@ real_suppliers as (
         flags.supplier_id,
         spelling.supplier_name as canonical_name,
         flags.name_variant_count,
+        variants.name_variants,
         flags.company_number,
         flags.charity_number,
-        postcode.postcode,
-        {{ postcode_district('postcode.postcode') }} as postcode_district,
-        main_council.council_id as main_council_id,
-        flags.is_sme,
-        flags.sme_evidence,
+        coalesce(local_override.postcode, postcode.postcode) as postcode,
+        {{ postcode_district('coalesce(local_override.postcode, postcode.postcode)') }} as postcode_district,
         case
+            when local_override.postcode is not null then 'override: ' || local_override.evidence
+            when postcode.postcode is not null then postcode.evidence_source || ' postcode'
+        end as postcode_evidence,
+        local_override.flag_value as local_override_value,
+        local_override.evidence as local_override_evidence,
+        main_council.council_id as main_council_id,
+        coalesce(sme_override.flag_value, flags.is_sme) as is_sme,
+        case
+            when sme_override.flag_value is not null then 'override: ' || sme_override.evidence
+            else flags.sme_evidence
+        end as sme_evidence,
+        case
+            when vcse_override.flag_value is not null then vcse_override.flag_value
             when flags.has_charity_number then true
             else flags.any_vcse_flag
         end as is_vcse,
-        case when flags.has_charity_number then 'charity_number' else flags.vcse_evidence end as vcse_evidence,
+        case
+            when vcse_override.flag_value is not null then 'override: ' || vcse_override.evidence
+            when flags.has_charity_number then 'charity_number'
+            else flags.vcse_evidence
+        end as vcse_evidence,
         payments.first_payment_date,
         payments.last_payment_date,
         coalesce(payments.payment_line_count, 0) as payment_line_count,
         coalesce(payments.total_spend_gbp, 0) as total_spend_gbp
     from flags
     inner join spelling on flags.supplier_id = spelling.supplier_id and spelling.rank_in_supplier = 1
+    inner join variants on flags.supplier_id = variants.supplier_id
     left join postcode on flags.supplier_id = postcode.supplier_id and postcode.rank_in_supplier = 1
     left join payments on flags.supplier_id = payments.supplier_id
     left join main_council on flags.supplier_id = main_council.supplier_id and main_council.rank_in_supplier = 1
+    left join flag_overrides as local_override
+        on flags.supplier_id = local_override.supplier_id and local_override.flag = 'local'
+    left join flag_overrides as sme_override
+        on flags.supplier_id = sme_override.supplier_id and sme_override.flag = 'sme'
+    left join flag_overrides as vcse_override
+        on flags.supplier_id = vcse_override.supplier_id and vcse_override.flag = 'vcse'
 
 ),
 
@@ -141,10 +192,14 @@ placeholders as (
         payments.supplier_id,
         case payments.supplier_id when 'redacted' then 'Redacted payee' else 'Payee not stated' end as canonical_name,
         0 as name_variant_count,
+        cast(null as varchar) as name_variants,
         cast(null as varchar) as company_number,
         cast(null as varchar) as charity_number,
         cast(null as varchar) as postcode,
         cast(null as varchar) as postcode_district,
+        cast(null as varchar) as postcode_evidence,
+        cast(null as boolean) as local_override_value,
+        cast(null as varchar) as local_override_evidence,
         cast(null as varchar) as main_council_id,
         cast(null as boolean) as is_sme,
         cast(null as varchar) as sme_evidence,
@@ -167,16 +222,10 @@ unioned as (
 
 ),
 
-final as (
+located as (
 
     select
-        unioned.supplier_id,
-        unioned.canonical_name,
-        unioned.name_variant_count,
-        unioned.company_number,
-        unioned.charity_number,
-        unioned.postcode,
-        unioned.postcode_district,
+        unioned.*,
         case
             when unioned.postcode_district is null or coalesce(councils.local_postcode_prefixes, '') = '' then null
             when
@@ -185,18 +234,37 @@ final as (
                 like '%,' || {{ postcode_area('unioned.postcode_district') }} || ',%'
                 then true
             else false
-        end as is_local,
-        case when unioned.postcode_district is not null then 'postcode' end as local_evidence,
-        unioned.is_sme,
-        unioned.sme_evidence,
-        unioned.is_vcse,
-        unioned.vcse_evidence,
-        unioned.first_payment_date,
-        unioned.last_payment_date,
-        cast(unioned.payment_line_count as bigint) as payment_line_count,
-        cast(unioned.total_spend_gbp as decimal(18, 2)) as total_spend_gbp
+        end as is_local_by_postcode
     from unioned
     left join councils on unioned.main_council_id = councils.council_id
+
+),
+
+final as (
+
+    select
+        supplier_id,
+        canonical_name,
+        cast(name_variant_count as bigint) as name_variant_count,
+        name_variants,
+        company_number,
+        charity_number,
+        postcode,
+        postcode_district,
+        coalesce(local_override_value, is_local_by_postcode) as is_local,
+        case
+            when local_override_value is not null then 'override: ' || local_override_evidence
+            when is_local_by_postcode is not null then postcode_evidence
+        end as local_evidence,
+        is_sme,
+        sme_evidence,
+        is_vcse,
+        vcse_evidence,
+        first_payment_date,
+        last_payment_date,
+        cast(payment_line_count as bigint) as payment_line_count,
+        cast(total_spend_gbp as decimal(18, 2)) as total_spend_gbp
+    from located
 
 )
 

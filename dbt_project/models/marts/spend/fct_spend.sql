@@ -1,9 +1,31 @@
-{#- One row per payment line: the grain every spend figure in the board pack sums from. -#}
+{#- One row per payment line: the grain every spend figure in the board pack sums from.
+
+    Incremental by source file (delete+insert on council_id + source_file): a run rebuilds only the
+    files whose build_fingerprint changed - a new or replaced file (its SHA-256), or a change in what its
+    lines are built from (resolved supplier, category, supplier flags, contracts, fiscal calendar) - so a new
+    month does not rebuild history, a replaced month is rebuilt whole, and a second run changes nothing.
+    The post-hook removes files that are no longer loaded. Same SQL on DuckDB and PostgreSQL. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['council_id', 'source_file'],
+        on_schema_change='fail',
+        post_hook="delete from {{ this }} where council_id || '|' || source_file not in (select council_id || '|' || source_file from {{ ref('int_spend_lines_classified') }})"
+    )
+}}
+
 with
 
 lines as (
 
     select * from {{ ref('int_spend_lines_classified') }}
+
+),
+
+files as (
+
+    select * from {{ ref('stg_finance__spend_files') }}
 
 ),
 
@@ -25,58 +47,151 @@ contracts as (
 
 ),
 
-contract_match as (
+reference_fingerprint as (
+
+    -- everything outside the file that a line's columns depend on
+    select
+        md5(
+            coalesce((
+                select
+                    string_agg(
+                        supplier_id
+                        || '|' || coalesce(cast(is_local as varchar), '?')
+                        || '|' || coalesce(cast(is_sme as varchar), '?')
+                        || '|' || coalesce(cast(is_vcse as varchar), '?'),
+                        ',' order by supplier_id
+                    )
+                from suppliers
+            ), '')
+            || '#' || coalesce((
+                select
+                    string_agg(
+                        contract_id
+                        || '|' || council_id
+                        || '|' || coalesce(supplier_id, '?')
+                        || '|' || coalesce(cast(cast(start_date as date) as varchar), '?')
+                        || '|' || coalesce(cast(cast(end_date as date) as varchar), '?'),
+                        ',' order by contract_id
+                    )
+                from contracts
+            ), '')
+            || '#' || coalesce((
+                select
+                    string_agg(
+                        council_id || '|' || cast(fiscal_year_start_month as varchar), ',' order by council_id
+                    )
+                from councils
+            ), '')
+        ) as fingerprint
+
+),
+
+file_fingerprint as (
 
     select
-        lines.spend_line_id,
+        lines.council_id,
+        lines.source_file,
+        md5(
+            max(coalesce(files.file_sha256, ''))
+            || '#' || max(reference_fingerprint.fingerprint)
+            || '#' || string_agg(
+                lines.spend_line_id
+                || '|' || lines.supplier_id
+                || '|' || coalesce(lines.category_l1, '')
+                || '|' || coalesce(lines.category_l2, '')
+                || '|' || coalesce(lines.classification_rule, ''),
+                ',' order by lines.spend_line_id
+            )
+        ) as build_fingerprint
+    from lines
+    cross join reference_fingerprint
+    left join files on lines.council_id = files.council_id and lines.source_file = files.source_file
+    group by lines.council_id, lines.source_file
+
+),
+
+changed_files as (
+
+    select file_fingerprint.*
+    from file_fingerprint
+    {% if is_incremental() %}
+        where not exists (
+            select 1
+            from {{ this }} as built
+            where
+                built.council_id = file_fingerprint.council_id
+                and built.source_file = file_fingerprint.source_file
+                and built.build_fingerprint = file_fingerprint.build_fingerprint
+        )
+    {% endif %}
+
+),
+
+changed_lines as (
+
+    select
+        lines.*,
+        changed_files.build_fingerprint
+    from lines
+    inner join changed_files
+        on lines.council_id = changed_files.council_id and lines.source_file = changed_files.source_file
+
+),
+
+contract_match as (
+
+    -- the live contract with the supplier on the payment date; the one ending last wins
+    select
+        changed_lines.spend_line_id,
         contracts.contract_id,
         row_number() over (
-            partition by lines.spend_line_id
+            partition by changed_lines.spend_line_id
             order by contracts.end_date desc, contracts.contract_id asc
         ) as rank_in_line
-    from lines
+    from changed_lines
     inner join contracts
         on
-            lines.council_id = contracts.council_id
-            and lines.supplier_id = contracts.supplier_id
-            and lines.payment_date >= contracts.start_date
-            and lines.payment_date <= coalesce(contracts.end_date, lines.payment_date)
+            changed_lines.council_id = contracts.council_id
+            and changed_lines.supplier_id = contracts.supplier_id
+            and changed_lines.payment_date >= contracts.start_date
+            and changed_lines.payment_date <= coalesce(contracts.end_date, changed_lines.payment_date)
 
 ),
 
 final as (
 
     select
-        lines.spend_line_id,
-        lines.council_id,
-        lines.payment_date,
-        {{ fiscal_year('lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_year,
-        {{ fiscal_period('lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_period,
-        cast({{ dbt.date_trunc('month', 'lines.payment_date') }} as date) as payment_month,
-        lines.service_area,
-        lines.expense_type,
-        lines.category_l1,
-        lines.category_l2,
-        lines.classification_rule,
-        lines.supplier_id,
-        lines.supplier_name as supplier_name_as_paid,
-        lines.transaction_number,
-        cast(lines.amount_gbp as decimal(18, 2)) as amount_gbp,
-        lines.is_credit,
-        lines.is_redacted,
-        lines.is_pcard,
+        changed_lines.spend_line_id,
+        changed_lines.council_id,
+        changed_lines.payment_date,
+        {{ fiscal_year('changed_lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_year,
+        {{ fiscal_period('changed_lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_period,
+        cast({{ dbt.date_trunc('month', 'changed_lines.payment_date') }} as date) as payment_month,
+        changed_lines.service_area,
+        changed_lines.expense_type,
+        changed_lines.category_l1,
+        changed_lines.category_l2,
+        changed_lines.classification_rule,
+        changed_lines.supplier_id,
+        changed_lines.supplier_name as supplier_name_as_paid,
+        changed_lines.transaction_number,
+        cast(changed_lines.amount_gbp as decimal(18, 2)) as amount_gbp,
+        changed_lines.is_credit,
+        changed_lines.is_redacted,
+        changed_lines.is_pcard,
         suppliers.is_local,
         suppliers.is_sme,
         suppliers.is_vcse,
         contract_match.contract_id,
         contract_match.contract_id is not null as is_on_contract,
-        lines.source_file,
-        lines.source_line
-    from lines
-    inner join councils on lines.council_id = councils.council_id
-    left join suppliers on lines.supplier_id = suppliers.supplier_id
+        changed_lines.source_file,
+        changed_lines.source_line,
+        changed_lines.build_fingerprint
+    from changed_lines
+    inner join councils on changed_lines.council_id = councils.council_id
+    left join suppliers on changed_lines.supplier_id = suppliers.supplier_id
     left join contract_match
-        on lines.spend_line_id = contract_match.spend_line_id and contract_match.rank_in_line = 1
+        on changed_lines.spend_line_id = contract_match.spend_line_id and contract_match.rank_in_line = 1
 
 )
 

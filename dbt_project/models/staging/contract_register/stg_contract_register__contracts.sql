@@ -32,6 +32,7 @@ renamed as (
         -- numerics
         cast(total_value_gbp as decimal(18, 2)) as total_value_gbp,
         cast(annual_value_gbp as decimal(18, 2)) as annual_value_gbp,
+        cast(irrecoverable_vat_gbp as decimal(18, 2)) as irrecoverable_vat_gbp,
 
         -- booleans
         is_sme,
@@ -39,7 +40,8 @@ renamed as (
 
         -- dates
         start_date,
-        end_date
+        end_date,
+        review_date
 
     from source
 

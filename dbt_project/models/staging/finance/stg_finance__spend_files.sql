@@ -10,16 +10,23 @@ renamed as (
 
     select
         -- ids
-        md5(council_id || '|' || source_file) as spend_file_id,
+        md5(council_id || '|' || file_sha256) as spend_file_id,
         council_id,
         source_file,
         file_sha256,
 
+        -- strings
+        period_months,
+
         -- numerics
+        rows_read,
         records,
         accepted,
         rejected,
-        blank_lines_skipped,
+        skipped_blank,
+        skipped_preamble,
+        skipped_repeated_header,
+        skipped_total,
         cast(amount_total_gbp as decimal(18, 2)) as amount_total_gbp,
 
         -- dates

@@ -10,7 +10,7 @@ renamed as (
 
     select
         -- ids
-        md5(council_id || '|' || source_file || '|' || cast(record_index as varchar)) as spend_line_id,
+        md5(council_id || '|' || file_sha256 || '|' || cast(record_index as varchar)) as spend_line_id,
         council_id,
         source_file,
         source_line,

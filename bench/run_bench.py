@@ -1,0 +1,495 @@
+"""``make bench``: how the pipeline's cost grows with its work, next to DuckDB's raw read floor.
+
+One run, at one size (``--size national|small|tiny``):
+
+1. generates N councils x M months of messy payment files (``bench/generate.py``, seeded) and a
+   councils.yml for them (``PROCURE_CONFIG``);
+2. runs each stage - ingest, dbt build, quality gate, publish - through the stable entry points in
+   ``procure.tasks``, each in its own child process, and records its wall time, rows/s and peak RSS
+   (``os.wait4`` of that child: DuckDB and dbt inside the process count);
+3. measures the floor: DuckDB's ``read_csv`` of the same files straight into a table (also a child);
+4. incremental cost: one council with 10 years and one with 1 year of history; the time to add the
+   same new month to each (ingest + build + gate); ``incremental_ratio`` = 10 years / 1 year;
+5. dbt build of the same raw data on DuckDB and on PostgreSQL (``postgres_over_duckdb``), both full
+   refreshes; skipped with the reason recorded when ``PROCURE_PG_HOST`` is unset.
+
+Prints a table and writes ``bench/results.json`` (``--out``). Everything the run writes goes under
+``bench/work/<size>/`` (``--work``), never to the repository's warehouse, publish or landing folders.
+
+    .venv/bin/python bench/run_bench.py --size small
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from generate import generate, generate_council, month_starts  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Size:
+    councils: int
+    months: int
+    lines_per_year: int
+    inc_years_long: int  # the incremental test: history of the big warehouse, in years
+    inc_lines_per_year: int
+    pg_councils: int  # the DuckDB vs PostgreSQL comparison runs on the first pg_councils x pg_months
+    pg_months: int
+
+
+SIZES = {
+    "national": Size(300, 12, 33_000, 10, 33_000, 20, 12),
+    "small": Size(20, 12, 33_000, 10, 33_000, 20, 12),
+    "tiny": Size(2, 2, 1_200, 2, 1_200, 2, 2),
+}
+FIRST_MONTH = date(2024, 4, 1)
+SEED = 20240401
+TARGETS = {"pipeline_over_raw_floor": 4.0, "peak_rss_gb": 4.0, "incremental_ratio": 1.5}
+STAGES = ("ingest", "build", "gate", "publish")
+PG_SCHEMAS = ("raw", "staging", "intermediate", "marts", "reference", "ops", "seeds", "snapshots")
+
+
+# ----------------------------------------------------------------------------- child side
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def _fiscal_year(d: date, start_month: int = 4) -> int:
+    return d.year if d.month >= start_month else d.year - 1
+
+
+def run_stage(stage: str, args: dict[str, Any]) -> Any:
+    """One stage through the pipeline's entry points (this runs in the child process)."""
+    from procure import tasks
+
+    run_id = args.get("run_id", "bench")
+    last = date.fromisoformat(args["last_month"]) if "last_month" in args else None
+    if stage == "ingest":
+        out = tasks.ingest_spend(run_id, _next_month(last))
+        return {
+            "files": sum(c["files"] for c in out.values()),
+            "loaded": sum(c["loaded"] for c in out.values()),
+            "rejected": sum(c["rejected"] for c in out.values()),
+            "rows_loaded": sum(c["rows_loaded"] for c in out.values()),
+            "rows_quarantined": sum(c["rows_quarantined"] for c in out.values()),
+        }
+    if stage == "build":
+        return tasks.build_warehouse("duckdb")
+    if stage == "gate":
+        try:
+            return tasks.quality_gate(run_id, _next_month(last))
+        except Exception as exc:  # a critical expectation failed: the cost was paid all the same
+            if type(exc).__name__ != "QualityGateFailed":
+                raise
+            return {"passed": False, "failure": str(exc)[:2000]}
+    if stage == "publish":
+        packs = tasks.publish_board_packs(last)
+        reviews = tasks.publish_strategy_reviews(_fiscal_year(date.fromisoformat(args["first_month"])))
+        return {"board_packs": len(packs), "strategy_reviews": len(reviews)}
+    if stage == "floor":
+        import duckdb
+
+        columns = {f"c{i:02d}": "VARCHAR" for i in range(14)}
+        con = duckdb.connect(args["database"])
+        try:
+            con.execute("drop table if exists floor")
+            con.execute(
+                "create table floor as select * from read_csv(?, header = false, columns = ?, delim = ',', "
+                "quote = '\"', encoding = 'latin-1', null_padding = true, auto_detect = false)",
+                [args["files"], columns],
+            )
+            return {"rows": con.execute("select count(*) from floor").fetchone()[0]}
+        finally:
+            con.close()
+    if stage == "dbt":
+        # unit tests run on fixed fixtures whatever the volume: left out on both sides of the comparison
+        from procure.transform.dbt_build import DbtBuildFailed, run_dbt
+
+        try:
+            lines = run_dbt(["build", "--full-refresh", "--exclude-resource-type", "unit_test"], target=args["target"])
+        except DbtBuildFailed as exc:  # failing or skipped nodes: the time is not comparable
+            return {"nodes": None, "failed": str(exc)[:2000]}
+        return {"nodes": len(lines)}
+    if stage == "mirror":
+        from procure.transform.postgres_mirror import mirror_raw_to_postgres
+
+        return mirror_raw_to_postgres()
+    raise ValueError(f"unknown stage {stage!r}")
+
+
+def child_main(stage: str, args_json: str, result_path: str) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = json.loads(args_json)
+    started = time.perf_counter()
+    result = run_stage(stage, args)
+    seconds = time.perf_counter() - started
+    Path(result_path).write_text(json.dumps({"seconds": seconds, "result": result}, default=str))
+    return 0
+
+
+# ---------------------------------------------------------------------------- parent side
+
+
+class StageFailed(RuntimeError):
+    pass
+
+
+class Runner:
+    """Runs stages in child processes with the run's isolated environment; keeps every measurement."""
+
+    def __init__(self, work: Path, env: dict[str, str]):
+        self.work = work
+        self.env = env
+        self.peak_rss_kb = 0
+        self.logs = work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def run(self, stage: str, env: dict[str, str] | None = None, **args: Any) -> dict[str, Any]:
+        self.count += 1
+        tag = f"{self.count:02d}_{stage}"
+        result_path = self.logs / f"{tag}.json"
+        result_path.unlink(missing_ok=True)
+        log_path = self.logs / f"{tag}.log"
+        cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, json.dumps(args), str(result_path)]
+        started = time.perf_counter()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        self.peak_rss_kb = max(self.peak_rss_kb, usage.ru_maxrss)
+        if proc.returncode != 0 or not result_path.exists():
+            tail = log_path.read_text(errors="replace").splitlines()[-25:]
+            raise StageFailed(f"stage {stage} failed (exit {proc.returncode}); log {log_path}:\n" + "\n".join(tail))
+        out = json.loads(result_path.read_text())
+        return {
+            "seconds": round(out["seconds"], 3),
+            "wall_s": round(wall, 3),
+            "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 3),
+            "result": out["result"],
+        }
+
+
+def isolated_env(work: Path, config: Path, warehouse: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PROCURE_HOME=str(REPO),
+        PROCURE_CONFIG=str(config),
+        PROCURE_WAREHOUSE=str(warehouse),
+        PROCURE_PUBLISH_DIR=str(work / "publish"),
+        PROCURE_LANDING_DIR=str(work / "landing"),
+        DBT_TARGET_PATH=str(work / "dbt_target"),
+        DBT_LOG_PATH=str(work / "dbt_logs"),
+        AIRFLOW_HOME=str(work / "airflow"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def write_config(path: Path, councils: list[tuple[str, str, Path]], empty: Path) -> Path:
+    """councils.yml for generated councils: payment files only (no register, no notices)."""
+    empty.mkdir(parents=True, exist_ok=True)
+    lines = ["# generated by bench/run_bench.py", "councils:"]
+    for cid, name, spend_dir in councils:
+        lines += [
+            f"  - id: {cid}",
+            f"    name: {name}",
+            f"    spend_dir: {spend_dir}",
+            "    spend_glob: '*.csv'",
+            f"    contracts_dir: {empty}",
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def fresh(path: Path) -> Path:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    path.mkdir(parents=True)
+    return path
+
+
+def link(src: Path, dst_dir: Path) -> None:
+    dst = dst_dir / src.name
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def measure_incremental(runner: Runner, work: Path, size: Size) -> dict[str, Any]:
+    """Add the same month for one council to a warehouse with ``inc_years_long`` years and with 1 year."""
+    long_months = 12 * size.inc_years_long
+    first = date(FIRST_MONTH.year - size.inc_years_long, FIRST_MONTH.month, 1)
+    months = month_starts(first, long_months + 1)
+    data = work / "incremental" / "data"
+    summary = generate_council(data, "inc", "Incremental District Council", months, size.inc_lines_per_year, SEED)
+    files = [Path(f["path"]) for f in summary["files"]]
+    new_month, new_rows = files[-1], summary["files"][-1]["rows"]
+    out: dict[str, Any] = {"new_month": months[-1].strftime("%Y-%m"), "new_month_rows": new_rows}
+    for label, history in (("1y", files[-13:-1]), (f"{size.inc_years_long}y", files[:-1])):
+        base = fresh(work / "incremental" / label)
+        drop = fresh(base / "drop")
+        for f in history:
+            link(f, drop)
+        config = write_config(base / "councils.yml", [("inc", "Incremental District Council", drop)], base / "empty")
+        env = isolated_env(base, config, base / "warehouse.duckdb")
+        prep_last = months[-2].isoformat()
+        prep = {}
+        for stage in ("ingest", "build"):
+            prep[stage] = runner.run(stage, env, last_month=prep_last, run_id="bench-prep")["seconds"]
+        link(new_month, drop)
+        add = {}
+        for stage in ("ingest", "build", "gate"):
+            add[stage] = runner.run(stage, env, last_month=months[-1].isoformat(), run_id="bench-add")
+        loaded = add["ingest"]["result"]
+        if loaded["rows_loaded"] + loaded["rows_quarantined"] != new_rows:
+            raise StageFailed(f"incremental {label}: {loaded} does not account for the new month's {new_rows} rows")
+        out[label] = {
+            "history_months": len(history),
+            "history_rows": sum(f["rows"] for f in summary["files"] if Path(f["path"]) in set(history)),
+            "prepare_s": prep,
+            "add_s": {k: v["seconds"] for k, v in add.items()},
+            "add_total_s": round(sum(v["seconds"] for v in add.values()), 3),
+        }
+    long_key = f"{size.inc_years_long}y"
+    out["ratio"] = round(out[long_key]["add_total_s"] / out["1y"]["add_total_s"], 3)
+    out["ratio_by_stage"] = {
+        s: round(out[long_key]["add_s"][s] / out["1y"]["add_s"][s], 3) for s in ("ingest", "build", "gate")
+    }
+    return out
+
+
+def reset_pg_database(dbname: str) -> str:
+    """Create the bench's own database when missing; drop the dbt schemas in it (a clean first build)."""
+    import psycopg2
+
+    from procure.transform.postgres_mirror import pg_dsn
+
+    admin_dsn = pg_dsn().replace(f"dbname={os.environ.get('PROCURE_PG_DATABASE', 'procurement')}", "dbname=postgres")
+    con = psycopg2.connect(admin_dsn)
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", [dbname])
+            if not cur.fetchone():
+                cur.execute(f'create database "{dbname}"')
+    finally:
+        con.close()
+    con = psycopg2.connect(admin_dsn.replace("dbname=postgres", f"dbname={dbname}"))
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute("select version()")
+            version = cur.fetchone()[0]
+            for schema in PG_SCHEMAS:
+                cur.execute(f'drop schema if exists "{schema}" cascade')
+    finally:
+        con.close()
+    return version
+
+
+def measure_postgres(runner: Runner, work: Path, size: Size, main: dict[str, Any], pg_database: str) -> dict[str, Any]:
+    """dbt build (full refresh) of the same raw layer on DuckDB and on PostgreSQL."""
+    if not os.environ.get("PROCURE_PG_HOST"):
+        return {"skipped": "PROCURE_PG_HOST is unset: no PostgreSQL server to compare with"}
+    same = size.pg_councils == size.councils and size.pg_months == size.months
+    if same:
+        env = main["env"]
+    else:
+        base = fresh(work / "postgres")
+        data = base / "data"
+        summary = generate(data, size.pg_councils, size.pg_months, FIRST_MONTH, size.lines_per_year, SEED)
+        cfg = [(c["council_id"], c["name"], Path(c["spend_dir"])) for c in summary["councils"]]
+        env = isolated_env(base, write_config(base / "councils.yml", cfg, base / "empty"), base / "warehouse.duckdb")
+        last = month_starts(FIRST_MONTH, size.pg_months)[-1].isoformat()
+        for stage in ("ingest", "build"):
+            runner.run(stage, env, last_month=last, run_id="bench-pg")
+    version = reset_pg_database(pg_database)
+    pg_env = {**env, "PROCURE_PG_DATABASE": pg_database}
+    duck = runner.run("dbt", env, target="duckdb")
+    mirror = runner.run("mirror", pg_env)
+    pg = runner.run("dbt", pg_env, target="postgres")
+    failed = [
+        f"{side}: {m['result']['failed']}"
+        for side, m in (("duckdb", duck), ("postgres", pg))
+        if m["result"].get("failed")
+    ]
+    ratio = None if failed else round(pg["seconds"] / duck["seconds"], 3)
+    return {
+        **({"skipped": "dbt build failed, times not comparable: " + " | ".join(failed)} if failed else {}),
+        "councils": size.pg_councils,
+        "months": size.pg_months,
+        "database": pg_database,
+        "server": version,
+        "spend_lines": mirror["result"].get("spend_lines"),
+        "duckdb_dbt_s": duck["seconds"],
+        "postgres_dbt_s": pg["seconds"],
+        "mirror_s": mirror["seconds"],
+        "duckdb_peak_rss_gb": duck["peak_rss_gb"],
+        "postgres_client_peak_rss_gb": pg["peak_rss_gb"],
+        "nodes": {"duckdb": duck["result"]["nodes"], "postgres": pg["result"]["nodes"]},
+        "ratio": ratio,
+    }
+
+
+def fmt_table(results: dict[str, Any]) -> str:
+    rows = [("stage", "seconds", "rows/s", "peak RSS GB")]
+    for name, s in results["stages"].items():
+        rows.append((name, f"{s['seconds']:.1f}", f"{s['rows_per_s']:,.0f}", f"{s['peak_rss_gb']:.2f}"))
+    rows.append(("pipeline", f"{results['pipeline_s']:.1f}", f"{results['rows'] / results['pipeline_s']:,.0f}", ""))
+    floor = results["raw_floor"]
+    rows.append(("raw floor (read_csv)", f"{floor['seconds']:.1f}", f"{floor['rows_per_s']:,.0f}", ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+
+    def target(key: str) -> str:
+        value = results[key]
+        if value is None:
+            return f"{key}: not measured ({results.get('postgres', {}).get('skipped', '')})"
+        limit = TARGETS.get(key)
+        met = "" if limit is None else f"  (target <= {limit}: {'met' if value <= limit else 'NOT met'})"
+        return f"{key}: {value}{met}"
+
+    keys = ("pipeline_over_raw_floor", "peak_rss_gb", "incremental_ratio", "postgres_over_duckdb")
+    head = (
+        f"size {results['size']}: {results['councils']} councils x {results['months']} months, {results['rows']:,} rows"
+    )
+    return "\n".join([head, *lines, "", *(target(k) for k in keys)])
+
+
+def run(
+    size_name: str, work: Path, out: Path, pg_database: str, workers: int, skip: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    size = SIZES[size_name]
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    data = work / "data"
+    gen = generate(data, size.councils, size.months, FIRST_MONTH, size.lines_per_year, SEED, workers)
+    generate_s = time.perf_counter() - started
+    # every run starts from an empty warehouse, landing zone and publish folder
+    main_dir = fresh(work / "main")
+    cfg = [(c["council_id"], c["name"], Path(c["spend_dir"])) for c in gen["councils"]]
+    config = write_config(main_dir / "councils.yml", cfg, main_dir / "empty")
+    env = isolated_env(main_dir, config, main_dir / "warehouse.duckdb")
+    runner = Runner(work, env)
+    months = month_starts(FIRST_MONTH, size.months)
+    rows = gen["rows"]
+
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        m = runner.run(stage, last_month=months[-1].isoformat(), first_month=months[0].isoformat())
+        m["rows_per_s"] = round(rows / m["seconds"], 1)
+        stages[stage] = m
+    ingest = stages["ingest"]["result"]
+    accounted = ingest["rows_loaded"] + ingest["rows_quarantined"]
+    if accounted != rows:
+        raise StageFailed(f"ingest accounted for {accounted} rows of {rows} generated: {ingest}")
+
+    files = sorted(f["path"] for c in gen["councils"] for f in c["files"])
+    floor = runner.run("floor", database=str(main_dir / "floor.duckdb"), files=files)
+    (main_dir / "floor.duckdb").unlink(missing_ok=True)
+    floor["rows_per_s"] = round(rows / floor["seconds"], 1)
+
+    if "incremental" in skip:
+        incremental = {"skipped": "--skip incremental", "ratio": None}
+    else:
+        incremental = measure_incremental(runner, work, size)
+    if "postgres" in skip:
+        postgres = {"skipped": "--skip postgres"}
+    else:
+        postgres = measure_postgres(runner, work, size, {"env": env}, pg_database)
+    pipeline_s = round(sum(s["seconds"] for s in stages.values()), 3)
+    results = {
+        "size": size_name,
+        "councils": size.councils,
+        "months": size.months,
+        "rows": rows,
+        "rows_loaded": ingest["rows_loaded"],
+        "rows_quarantined": ingest["rows_quarantined"],
+        "csv_bytes": gen["bytes"],
+        "files": gen["files"],
+        "generate_s": round(generate_s, 3),
+        "stages": stages,
+        "pipeline_s": pipeline_s,
+        "raw_floor": floor,
+        "raw_floor_s": floor["seconds"],
+        "pipeline_over_raw_floor": round(pipeline_s / floor["seconds"], 3),
+        "peak_rss_gb": round(runner.peak_rss_kb / 1024**2, 3),
+        "incremental": incremental,
+        "incremental_ratio": incremental["ratio"],
+        "postgres": postgres,
+        "postgres_over_duckdb": postgres.get("ratio"),
+        "targets": TARGETS,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "bench_s": round(time.perf_counter() - started, 3),
+        "work_dir": str(work),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_stage":
+        return child_main(*argv[1:4])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="national")
+    parser.add_argument("--work", type=Path, help="work folder (default bench/work/<size>)")
+    parser.add_argument("--out", type=Path, default=BENCH / "results.json")
+    parser.add_argument("--pg-database", default=os.environ.get("PROCURE_BENCH_PG_DATABASE", "bench"))
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="generator processes")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["incremental", "postgres"],
+        help="leave a measurement out (recorded as skipped); the smoke test keeps make test short",
+    )
+    a = parser.parse_args(argv)
+    work = (a.work or BENCH / "work" / a.size).resolve()
+    try:
+        results = run(a.size, work, a.out.resolve(), a.pg_database, a.workers, frozenset(a.skip))
+    except StageFailed as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    print(fmt_table(results))
+    print(f"\nwrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+{#- One row per loaded payment file with the rows the reader quarantined, dated by the file's month.
+    Reads raw.spend_quarantine directly: there is no staging model for it yet, and only counts are needed.
+    A file with no accepted row has no payment date, so its month is unknown (null). -#}
+with
+
+files as (
+
+    select * from {{ ref('stg_finance__spend_files') }}
+
+),
+
+quarantine as (
+
+    select * from {{ source('finance', 'spend_quarantine') }}
+
+),
+
+counted as (
+
+    select
+        council_id,
+        source_file,
+        count(*) as quarantined_row_count
+    from quarantine
+    group by council_id, source_file
+
+),
+
+final as (
+
+    select
+        files.spend_file_id,
+        files.council_id,
+        files.source_file,
+        cast({{ dbt.date_trunc('month', 'files.first_payment_date') }} as date) as month,
+        cast(files.records as bigint) as record_count,
+        cast(coalesce(counted.quarantined_row_count, 0) as bigint) as quarantined_row_count
+    from files
+    left join counted on files.council_id = counted.council_id and files.source_file = counted.source_file
+
+)
+
+select * from final

@@ -1,0 +1,430 @@
+"""Supplier resolution: which spellings of a supplier's name are one supplier.
+
+Runs in Python before dbt and writes ``raw.supplier_name_matches`` (one row per distinct
+supplier name seen in spend, the contract register and notice parties, with the cluster
+it belongs to and the rule that put it there). dbt reads it as a source, applies the
+analyst override seed (force-merge / force-split) last and hashes the cluster key into
+``supplier_id``. Being a plain table, the crosswalk is mirrored to PostgreSQL with the
+other raw tables, so both targets resolve suppliers identically.
+
+Why rapidfuzz and rules, not Splink: the names carry almost no other fields to compare
+(no address in spend files), Splink's EM on name-only data gave best-pair probabilities
+around 0.90 (see STACK.md) and merged nothing at a safe threshold, while SQL-only fuzzy
+matching is not portable (PostgreSQL has no jaro_winkler/levenshtein without extensions).
+
+Method: normalise -> block -> score -> cluster.
+
+* normalise: upper case, accents dropped, '&'/'+' -> AND, dots and apostrophes closed up,
+  runs of initials joined ("J P LENNARD" -> "JP LENNARD"), abbreviations expanded,
+  stop words and trailing legal forms (LTD, LIMITED, PLC, LLP, UK, ...) dropped.
+* exact edges: same normalised key; same Companies House number; "X T/A Y" also
+  answers to the trading name Y (and to X when X is a firm, not a person); up to
+  ``MAX_NAMES_PER_REF`` names filed under one finance-system supplier reference.
+* fuzzy edges (blocked on the first three letters of each name token): the tokens the
+  two names do not share must be near-identical -- one edit for words of 5-9 letters,
+  two for 10 letters or more (and 85% alike), a truncated last word, or an acronym of the rest; numbers and compass
+  words must agree; short words (<= 4 letters) must match exactly.
+* cluster: union-find over the edges, refusing any union that would put two different
+  company numbers in one supplier. Redacted payees are never clustered; individuals
+  (a title such as MR or MRS) only match their exact key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+log = logging.getLogger(__name__)
+
+TABLE = "raw.supplier_name_matches"
+MAX_NAMES_PER_REF = 5
+
+LEGAL_FORMS = {"LTD", "LIMITED", "PLC", "LLP", "LLC", "INC", "CIC", "CO", "COMPANY", "UK", "GB", "LP", "CIO"}
+LEGAL_ANYWHERE = {"LTD", "LIMITED", "PLC", "LLP"}  # dropped wherever they stand, e.g. "LIMITED (SALTASH)"
+STOP_WORDS = {"THE", "AND", "OF", "FOR"}
+ABBREVIATIONS = {
+    "ASSOC": "ASSOCIATION",
+    "ASSN": "ASSOCIATION",
+    "BROS": "BROTHERS",
+    "CNTR": "CENTRE",
+    "CTR": "CENTRE",
+    "CENTER": "CENTRE",
+    "HSE": "HOUSE",
+    "INTL": "INTERNATIONAL",
+    "SERV": "SERVICES",
+    "SERVS": "SERVICES",
+    "SVCS": "SERVICES",
+    "DEPT": "DEPARTMENT",
+    "MGMT": "MANAGEMENT",
+    "TRST": "TRUST",
+    "COUNCL": "COUNCIL",
+}
+DIRECTION_WORDS = {"NORTH", "SOUTH", "EAST", "WEST", "CENTRAL", "NE", "NW", "SE", "SW", "N", "S", "E", "W"}
+TITLES = {"MR", "MRS", "MISS", "MS", "DR", "MX", "MASTER", "REV", "SIR"}
+REDACTION_PATTERN = re.compile(
+    r"\bREDACTED\b|WITHHELD|PERSONAL DATA|PERSONAL INFORMATION|PRIVATE INDIVIDUAL|NOT DISCLOSED|"
+    r"COMMERCIAL(LY)? (SENSITIVE|CONFIDENTIAL)|^CONFIDENTIAL|^\**$|^X+$|^N/?A$|^NAME REMOVED"
+)
+TRADING_AS = re.compile(r"\s(?:T/AS?|T/A|TRADING AS|TA)(?=\s|$)|\(T/AS?\s|\(TRADING AS\s")
+
+
+@dataclass
+class NameRecord:
+    """One supplier name as a source gave it, with any identifiers beside it."""
+
+    name: str
+    source: str
+    council_id: str | None = None
+    supplier_ref: str | None = None
+    company_number: str | None = None
+
+
+@dataclass
+class Match:
+    """The resolved cluster of one supplier name and the rule that joined it."""
+
+    name: str
+    name_key: str | None
+    cluster_key: str | None
+    rule: str
+    company_number: str | None = None
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c)).upper()
+
+
+def is_redacted(name: str) -> bool:
+    """True for placeholders a council publishes instead of a payee's name."""
+    return bool(REDACTION_PATTERN.search(_fold(name).strip()))
+
+
+def tokens(name: str) -> list[str]:
+    """The name as matching tokens (see module docstring); empty for a blank name."""
+    text = _fold(name)
+    text = text.replace("&", " AND ").replace("+", " AND ")
+    text = re.sub(r"(?<=\w)['\u2019.](?=\w)", "", text)  # CHILDREN'S, L.A., LTD.
+    text = re.sub(r"[^A-Z0-9]+", " ", text)
+    raw = text.split()
+    joined: list[str] = []
+    initials = False  # is joined[-1] a run of single letters?
+    for tok in raw:  # runs of initials: J P LENNARD -> JP LENNARD
+        single = len(tok) == 1 and tok.isalpha()
+        if single and initials:
+            joined[-1] += tok
+            continue
+        joined.append(tok)
+        initials = single
+    out = [ABBREVIATIONS.get(t, t) for t in joined if t not in STOP_WORDS]
+    if any(t not in LEGAL_ANYWHERE for t in out):
+        out = [t for t in out if t not in LEGAL_ANYWHERE]
+    while len(out) > 1 and (out[-1] in LEGAL_FORMS or _cut_legal_form(out[-1])):
+        out.pop()  # trailing legal forms, also a cut-off LIMITED ("... COMPANY LT")
+    return out
+
+
+def _cut_legal_form(tok: str) -> bool:
+    """A LIMITED or LTD cut off by a field width: LT, LIM, LIMIT ..."""
+    return len(tok) >= 2 and ("LIMITED".startswith(tok) or "LTD".startswith(tok))
+
+
+def name_key(name: str) -> str:
+    return " ".join(tokens(name))
+
+
+def is_individual(name: str) -> bool:
+    """A named person (a title such as MR, MRS, DR): matched on the exact key only."""
+    words = re.sub(r"[^A-Z ]+", " ", _fold(name)).split()
+    return bool(words) and (words[0] in TITLES or "MRS" in words or "MR" in words)
+
+
+def trading_parts(name: str) -> tuple[str, str] | None:
+    """("X", "Y") for "X T/A Y" (also T/AS, TRADING AS, a bracketed t/a)."""
+    folded = _fold(name)
+    m = TRADING_AS.search(folded)
+    if not m:
+        return None
+    left, right = folded[: m.start()].strip(), folded[m.end() :].strip(" )")
+    if not left or not right:
+        return None
+    return left, right
+
+
+def company_number(value: str | None) -> str | None:
+    """Companies House number, upper case, 8 characters (zero-padded when all digits)."""
+    if value is None:
+        return None
+    v = re.sub(r"[^A-Z0-9]", "", str(value).upper())
+    if not v or set(v) == {"0"}:
+        return None
+    return v.zfill(8) if v.isdigit() and len(v) <= 8 else v
+
+
+def _numbers(toks: Iterable[str]) -> set[str]:
+    return {t for t in toks if any(c.isdigit() for c in t)}
+
+
+def _acronym_of(tok: str, others: list[str]) -> bool:
+    """GLL for GREENWICH LEISURE (LIMITED): the initials, optionally with L for the dropped LIMITED."""
+    initials = "".join(o[0] for o in others)
+    return len(tok) >= 2 and len(others) >= 2 and tok in (initials, initials + "L")
+
+
+def _words_close(a: str, b: str, last: bool) -> bool:
+    if a == b:
+        return True
+    short = min(len(a), len(b))
+    if short <= 4:
+        return False
+    if last and short >= 4 and (a.startswith(b) or b.startswith(a)):
+        return True  # truncated last word: APPLIAN / APPLIANCE
+    if a[0] != b[0]:
+        return False
+    dist = Levenshtein.distance(a, b)
+    return dist <= (1 if short <= 9 else 2) and Levenshtein.normalized_similarity(a, b) >= 0.85
+
+
+def similar(a: list[str], b: list[str]) -> bool:
+    """Two token lists name the same firm (rules in the module docstring)."""
+    if not a or not b:
+        return False
+    if a == b or sorted(a) == sorted(b):
+        return True
+    if _numbers(a) != _numbers(b):
+        return False
+    if {t for t in a if t in DIRECTION_WORDS} != {t for t in b if t in DIRECTION_WORDS}:
+        return False
+    only_a = [t for t in a if t not in b]
+    only_b = [t for t in b if t not in a]
+    if not only_a or not only_b:
+        extra, rest = (only_a, b) if only_a else (only_b, a)
+        return len(extra) == 1 and _acronym_of(extra[0], rest)
+    if len(only_a) != len(only_b) or len(only_a) > 2:
+        return False
+    shared = len(a) - len(only_a)
+    if shared < 1:
+        return False
+    for x, y in zip(only_a, only_b, strict=True):
+        last = x == a[-1] and y == b[-1]
+        if not _words_close(x, y, last):
+            return False
+    return True
+
+
+@dataclass
+class _Cluster:
+    parent: dict[str, str] = field(default_factory=dict)
+    companies: dict[str, set[str]] = field(default_factory=dict)
+    rule: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str) -> None:
+        if key not in self.parent:
+            self.parent[key] = key
+            self.companies[key] = set()
+
+    def find(self, key: str) -> str:
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str, rule: str) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        ca, cb = self.companies[ra], self.companies[rb]
+        if ca and cb and ca != cb:
+            return False  # two different registered companies are never one supplier
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.companies[ra] = ca | cb
+        self.rule.setdefault(a, rule)
+        self.rule.setdefault(b, rule)
+        return True
+
+
+def resolve(records: Iterable[NameRecord]) -> dict[str, Match]:
+    """Resolve every distinct name in ``records``; deterministic for a given input set."""
+    records = sorted(records, key=lambda r: (r.name, r.source, r.council_id or "", r.supplier_ref or ""))
+    names = sorted({r.name for r in records if r.name and r.name.strip()})
+    out: dict[str, Match] = {}
+    numbers_of_name: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        number = company_number(r.company_number)
+        if number:
+            numbers_of_name[r.name].add(number)
+    numbers_of_key: dict[str, set[str]] = defaultdict(set)
+    for name, numbers in numbers_of_name.items():
+        numbers_of_key[name_key(name)] |= numbers
+    # graph nodes are name keys; a key spelt by two registered companies splits by number
+    key_of: dict[str, str] = {}
+    personal: set[str] = set()
+    for name in names:
+        if is_redacted(name):
+            out[name] = Match(name, None, None, "redacted")
+            continue
+        key = name_key(name)
+        if not key:
+            out[name] = Match(name, None, None, "redacted")
+            continue
+        if len(numbers_of_key[key]) > 1 and len(numbers_of_name[name]) == 1:
+            key = f"{key}#{min(numbers_of_name[name])}"
+        key_of[name] = key
+        if is_individual(name):
+            personal.add(key)
+
+    uf = _Cluster()
+    for key in sorted(set(key_of.values())):
+        uf.add(key)
+    # company numbers: first attach them, then join names sharing one
+    by_company: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        number = company_number(r.company_number)
+        if number and r.name in key_of:
+            by_company[number].append(key_of[r.name])
+    for number, keys in by_company.items():
+        for key in keys:
+            uf.companies[key].add(number)  # every key is still its own root here
+    for _, keys in sorted(by_company.items()):
+        ordered = sorted(set(keys))
+        for key in ordered[1:]:
+            uf.union(ordered[0], key, "company_number")
+
+    # trading-as aliases answer to the trading name, and to the owner when it is a firm
+    alias: dict[str, set[str]] = defaultdict(set)
+    for name, key in key_of.items():
+        parts = trading_parts(name)
+        if not parts:
+            continue
+        owner, trading = parts
+        trading_key = name_key(trading)
+        if len(trading_key.split()) >= 2 and len(trading_key) >= 8:
+            alias[trading_key].add(key)
+        owner_key = name_key(owner)
+        if not is_individual(owner) and owner_key != key and len(owner_key.split()) >= 2:
+            alias[owner_key].add(key)
+    for alias_key, keys in sorted(alias.items()):
+        if alias_key in personal:
+            continue
+        uf.add(alias_key)  # a trading name nobody uses on its own still links its owners' names
+        for key in sorted(keys):
+            uf.union(alias_key, key, "trading_as")
+
+    # names filed under one supplier reference in a council's finance system
+    by_ref: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in records:
+        if r.supplier_ref and r.supplier_ref.strip() and r.name in key_of:
+            by_ref[(r.council_id or "", r.supplier_ref.strip().upper())].add(key_of[r.name])
+    for _, keys in sorted(by_ref.items()):
+        if 1 < len(keys) <= MAX_NAMES_PER_REF and not keys & personal:
+            ordered = sorted(keys)
+            for key in ordered[1:]:
+                uf.union(ordered[0], key, "supplier_ref")
+
+    # fuzzy edges, blocked on a token's first three letters
+    token_lists = {key: key.split("#")[0].split() for key in uf.parent}
+    blocks: dict[str, set[str]] = defaultdict(set)
+    for key, toks in token_lists.items():
+        if key in personal:
+            continue
+        for tok in toks:
+            if len(tok) >= 3 and not tok.isdigit():
+                blocks[tok[:3]].add(key)
+    compared: set[tuple[str, str]] = set()
+    for block in sorted(blocks):
+        members = sorted(blocks[block])
+        if len(members) > 2000:
+            continue  # too common a prefix to block on; the other tokens still block
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if (a, b) in compared:
+                    continue
+                compared.add((a, b))
+                if similar(token_lists[a], token_lists[b]):
+                    uf.union(a, b, "fuzzy_name")
+
+    roots = {key: uf.find(key) for key in uf.parent}
+    members_of: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(set(key_of.values())):  # real names only, not bare trading-name aliases
+        members_of[roots[key]].append(key)
+    for name, key in key_of.items():
+        root = roots[key]
+        companies = uf.companies[root]
+        number = min(companies) if len(companies) == 1 else None
+        cluster = f"CH:{number}" if number else f"NAME:{min(members_of[root])}"
+        rule = "individual" if key in personal else uf.rule.get(key, "exact_key")
+        if rule != "individual" and len(members_of[root]) == 1:
+            rule = "exact_key"
+        out[name] = Match(name, key.split("#")[0], cluster, rule, number)
+    return out
+
+
+def same_supplier(matches: dict[str, Match], a: str, b: str) -> bool:
+    """The resolver's answer for one pair: both resolved and in one cluster."""
+    ma, mb = matches[a], matches[b]
+    return ma.cluster_key is not None and ma.cluster_key == mb.cluster_key
+
+
+def _table_exists(con, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    )
+
+
+def load_records(con) -> list[NameRecord]:
+    """Every supplier name the warehouse's raw tables hold, with its identifiers."""
+    records: list[NameRecord] = []
+    if _table_exists(con, "raw", "spend_lines"):
+        rows = con.execute(
+            "select distinct supplier_name, council_id, supplier_ref, company_number from raw.spend_lines "
+            "where supplier_name is not null and not coalesce(is_redacted, false)"
+        ).fetchall()
+        records += [NameRecord(n, "spend", c, ref, num) for n, c, ref, num in rows]
+    if _table_exists(con, "raw", "contracts"):
+        rows = con.execute(
+            "select distinct supplier_name, council_id, supplier_company_number from raw.contracts "
+            "where supplier_name is not null"
+        ).fetchall()
+        records += [NameRecord(n, "contract_register", c, None, num) for n, c, num in rows]
+    if _table_exists(con, "raw", "notice_parties"):
+        rows = con.execute(
+            "select distinct name, case when party_id like 'GB-COH-%' then substr(party_id, 8) end "
+            "from raw.notice_parties where name is not null and roles like '%supplier%'"
+        ).fetchall()
+        records += [NameRecord(n, "contracts_finder", None, None, num) for n, num in rows]
+    return records
+
+
+def write_matches(warehouse: Path | None = None) -> dict[str, int]:
+    """Resolve the warehouse's supplier names and (re)write ``raw.supplier_name_matches``."""
+    from procure.warehouse import transaction
+
+    with transaction(warehouse) as con:
+        con.execute("create schema if not exists raw")
+        records = load_records(con)
+        matches = resolve(records)
+        con.execute(
+            f"create or replace table {TABLE} (supplier_name varchar primary key, name_key varchar, "
+            "cluster_key varchar, match_rule varchar not null, company_number varchar)"
+        )
+        rows = [(m.name, m.name_key, m.cluster_key, m.rule, m.company_number) for _, m in sorted(matches.items())]
+        if rows:
+            con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?)", rows)
+    clusters = len({m.cluster_key for m in matches.values() if m.cluster_key})
+    counts = {"names": len(matches), "suppliers": clusters}
+    log.info("supplier resolution: %d names -> %d suppliers", counts["names"], counts["suppliers"])
+    return counts

@@ -1,0 +1,285 @@
+"""The board pack in a real browser (Debian's headless Chromium through Playwright) and its PDF.
+
+The pack is published from a real, gate-passed warehouse built from the sample data. Checks:
+no console error and no network request when Chromium loads it (DNS is mapped to nothing,
+so any lookup would also fail loudly); a screenshot that is not blank; a PDF with the
+sections, contents and page numbers; and every number shown equal to the marts, which this
+test reads with its own SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import ROOT, write_config
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+MONTH = date(2025, 3, 1)
+FY_START = date(2024, 4, 1)
+CLI = Path(sys.executable).parent / "procure"
+SECTIONS = [
+    "Headline KPIs and summary",
+    "Spend trend by service area (13 months)",
+    "Local, SME and VCSE shares against targets",
+    "Top suppliers and category concentration",
+    "Contract pipeline and contract risks",
+    "Off-contract spend hotspots",
+    "New contract awards (Contracts Finder / Find a Tender)",
+    "Data quality",
+]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y chromium`, as .ci/run does)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + " — required under CI")
+    pytest.skip(reason)
+
+
+def gated_warehouse(tmp_path_factory, sample_dir: Path) -> Path:
+    """Same session-wide warehouse as tests/unit/test_strategy_review.py (same folder: built once per session)."""
+    root = tmp_path_factory.getbasetemp() / "publish_warehouse"
+    done, failed = root / "built", root / "failed"
+    if done.exists():
+        return root / "w.duckdb"
+    if failed.exists():  # built once per session: do not repeat a failed build for every test
+        pytest.fail(failed.read_text(encoding="utf-8"))
+    root.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PROCURE_WAREHOUSE": str(root / "w.duckdb"),
+        "PROCURE_CONFIG": str(write_config(root / "councils.yml", sample_dir)),
+        "PROCURE_PUBLISH_DIR": str(root / "publish"),
+        "DBT_TARGET_PATH": str(root / "dbt_target"),
+        "DBT_LOG_PATH": str(root / "dbt_logs"),
+    }
+    for step in (["ingest", "all", "--as-of", "2025-04-05"], ["build"], ["check", "--as-of", "2025-04-05"]):
+        run = subprocess.run([str(CLI), *step], env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            failed.write_text(f"procure {' '.join(step)} failed:\n{run.stdout}\n{run.stderr}", encoding="utf-8")
+            pytest.fail(f"procure {' '.join(step)} failed:\n{run.stdout}\n{run.stderr}")
+    done.write_text("ok", encoding="utf-8")
+    return root / "w.duckdb"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory, sample_dir):
+    """The published pack (HTML, PDF) and the warehouse it came from."""
+    built = gated_warehouse(tmp_path_factory, sample_dir)
+    work = tmp_path_factory.mktemp("board_pack")
+    warehouse = work / "w.duckdb"
+    shutil.copy(built, warehouse)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROCURE_WAREHOUSE", str(warehouse))
+        mp.setenv("PROCURE_CONFIG", str(built.parent / "councils.yml"))
+        mp.setenv("PROCURE_PUBLISH_DIR", str(work / "publish"))
+        from procure.config import get_council
+        from procure.publish.board_pack import publish_board_pack
+
+        council = get_council("norwich")
+        paths = publish_board_pack(council, MONTH)
+        first = (paths.html.read_bytes(), paths.pdf.read_bytes())
+        again = publish_board_pack(council, MONTH)  # re-publishing the same month
+        second = (again.html.read_bytes(), again.pdf.read_bytes())
+    return {"html": paths.html, "pdf": paths.pdf, "warehouse": warehouse, "runs": (first, second), "work": work}
+
+
+@pytest.fixture(scope="module")
+def browser_page(pack):
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    events: dict[str, list] = {"console": [], "pageerror": [], "requests": [], "failed": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda m: events["console"].append((m.type, m.text)))
+        page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
+        page.on("request", lambda r: events["requests"].append(r.url))
+        page.on("requestfailed", lambda r: events["failed"].append(r.url))
+        page.goto(pack["html"].as_uri(), wait_until="load")
+        shot = pack["work"] / "board_pack.png"
+        page.screenshot(path=str(shot), full_page=False)
+        tables = page.eval_on_selector_all(
+            "table[data-panel]",
+            """ts => Object.fromEntries(ts.map(t => [t.dataset.panel, [...t.tBodies[0].rows].map(r =>
+                   [...r.cells].map(c => ({text: c.textContent.trim(), value: c.dataset.value ?? null,
+                                           kind: c.dataset.kind ?? null})))]))""",
+        )
+        headings = page.eval_on_selector_all("section > h2", "hs => hs.map(h => h.textContent)")
+        svg_titles = page.eval_on_selector_all("svg[role=img] > title", "ts => ts.map(t => t.textContent)")
+        yield {"events": events, "screenshot": shot, "tables": tables, "headings": headings, "svg_titles": svg_titles}
+        browser.close()
+
+
+def test_chromium_loads_with_no_console_error_and_no_network(browser_page, pack):
+    ev = browser_page["events"]
+    assert [m for m in ev["console"] if m[0] in ("error", "warning")] == []
+    assert ev["pageerror"] == []
+    assert ev["requests"] == [pack["html"].as_uri()]  # the page itself and nothing else
+    assert ev["failed"] == []
+    assert browser_page["headings"] == SECTIONS
+    assert len(browser_page["svg_titles"]) == 3 and all(browser_page["svg_titles"])
+
+
+def test_html_is_self_contained_and_deterministic(pack):
+    html = pack["html"].read_text(encoding="utf-8")
+    urls = set(re.findall(r"""(?:https?:|//)[^\s"'<>)]+""", html)) - {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
+    assert urls == set()
+    assert not re.search(r"<(script|link|img|iframe)\b", html)
+    assert re.search(r"\b20\d\d-\d\d-\d\dT\d\d:\d\d", html) is None  # no timestamps in SVG metadata
+    (html1, pdf1), (html2, pdf2) = pack["runs"]
+    assert html1 == html2
+    assert pdf1 == pdf2
+
+
+def test_screenshot_is_not_blank(browser_page):
+    from PIL import Image
+
+    img = Image.open(browser_page["screenshot"]).convert("RGB")
+    colours = img.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50
+    non_white = sum(n for n, c in colours if sum(c) < 3 * 235)
+    assert non_white / (img.width * img.height) > 0.03
+
+
+def test_pdf_has_sections_contents_and_page_numbers(pack):
+    from pypdf import PdfReader
+
+    reader = PdfReader(pack["pdf"])
+    pages = [p.extract_text() for p in reader.pages]
+    n = len(pages)
+    assert n >= 5
+    text = re.sub(r"\s+", " ", " ".join(pages))
+    assert "Norwich City Council" in pages[0] and "Procurement board pack — March 2025" in pages[0]
+    assert "Contents" in pages[0]
+    for title in SECTIONS:
+        assert title in text, title
+    for i in range(1, n + 1):
+        assert f"Page {i} of {n}" in re.sub(r"\s+", " ", pages[i - 1])
+    # The contents list carries page numbers, and each section's title is on the page it gives.
+    toc = re.sub(r"\s+", " ", pages[0])
+    listed = []
+    for title in SECTIONS:
+        m = re.search(re.escape(title) + r" ?\.+ +(\d+)", toc)
+        assert m, f"contents entry for {title!r} with a page number"
+        page = int(m.group(1))
+        assert 1 <= page <= n
+        assert re.sub(r"\s+", " ", pages[page - 1]).count(title) >= (2 if page == 1 else 1), (title, page)
+        listed.append(page)
+    assert listed == sorted(listed)
+
+
+def _num(cell) -> Decimal | None:
+    return None if cell["value"] in (None, "") else Decimal(cell["value"])
+
+
+def test_every_number_shown_is_formatted_from_its_value(browser_page):
+    from procure.publish.board_pack import FORMATS
+
+    cells = [c for rows in browser_page["tables"].values() for r in rows for c in r if c["kind"]]
+    assert len(cells) > 300
+    for c in cells:
+        assert c["text"] == FORMATS[c["kind"]](_num(c)), c
+
+
+def test_numbers_equal_the_marts(browser_page, pack):
+    t = browser_page["tables"]
+    con = duckdb.connect(str(pack["warehouse"]), read_only=True)
+    q = lambda sql, *p: con.execute(sql, list(p)).fetchall()  # noqa: E731
+    try:
+        # KPIs: value, last month and last year from mart_kpi_monthly; targets from the config
+        targets = yaml.safe_load((ROOT / "config" / "kpi_targets.yml").read_text(encoding="utf-8"))["kpis"]
+        kpi = {r[0]: r[1:] for r in q("select month, * exclude (council_id, month) from marts.mart_kpi_monthly")}
+        cols = [r[0] for r in q("describe marts.mart_kpi_monthly")][2:]
+        shown = {r[0]["text"]: r for r in t["kpis"]}
+        assert set(shown) == {v["label"] for v in targets.values()}
+        for key, spec in targets.items():
+            row = shown[spec["label"]]
+            now = kpi[MONTH][cols.index(key)]
+            prev = kpi[date(2025, 2, 1)][cols.index(key)]
+            assert _num(row[1]) == now
+            assert _num(row[2]) == Decimal(str(spec["target"]))
+            assert _num(row[4]) == now - prev
+            assert row[5]["value"] in ("", None)  # no March 2024 in the sample: shown as –, never invented
+        # spend: month, previous month and financial year to date
+        spend = {r[0]["text"]: _num(r[1]) for r in t["spend"]}
+        assert spend["March 2025"] == kpi[MONTH][cols.index("total_spend_gbp")]
+        assert spend["Previous month"] == kpi[date(2025, 2, 1)][cols.index("total_spend_gbp")]
+        ytd = q(
+            "select sum(amount_gbp) from marts.fct_spend where council_id = 'norwich' and payment_month between ? and ?",
+            FY_START,
+            MONTH,
+        )[0][0]
+        assert spend["Financial year to date (from 01 April 2024)"] == ytd
+        # trend: each month's service areas add up to the month's total spend
+        for row in t["trend"]:
+            values = [_num(c) for c in row[1:]]
+            month = next((m for m in kpi if f"{m:%b %y}" == row[0]["text"]), None)
+            if month is None:
+                assert values == [None] * len(values)
+            else:
+                assert sum(values) == kpi[month][cols.index("total_spend_gbp")]
+        # shares over time
+        for row in t["shares"]:
+            month = next(m for m in kpi if f"{m:%b %y}" == row[0]["text"])
+            assert [_num(c) for c in row[1:]] == [
+                kpi[month][cols.index(k)] for k in ("local_share", "sme_share", "vcse_share")
+            ]
+        # top 10 suppliers, financial year to date, redacted payees excluded
+        top = q(
+            "select d.canonical_name, sum(f.amount_gbp) s, count(*) from marts.fct_spend f join marts.dim_supplier d "
+            "using (supplier_id) where f.payment_month between ? and ? and f.supplier_id not in ('redacted', 'unknown') "
+            "group by 1 order by s desc, 1 limit 10",
+            FY_START,
+            MONTH,
+        )
+        assert [(r[0]["text"], _num(r[1]), _num(r[3])) for r in t["suppliers"]] == [(n, s, c) for n, s, c in top]
+        assert sum(_num(r[1]) for r in t["categories"]) == ytd
+        # contract pipeline and risks
+        for panel, band in (("pipeline_0_6", "0-6 months"), ("pipeline_6_12", "6-12 months")):
+            expected = q(
+                "select contract_ref, contract_value_gbp, spend_to_date_gbp from marts.fct_contract_portfolio "
+                "where expiry_band = ? order by end_date, contract_ref",
+                band,
+            )
+            assert [(r[0]["text"], _num(r[4]), _num(r[5])) for r in t[panel]] == expected
+        n_risks = q(
+            "select count(*) from marts.fct_contract_portfolio where is_spend_beyond_value or is_expired_but_paid"
+        )[0][0]
+        assert 0 < len(t["risks"]) <= min(n_risks, 15)
+        # data quality
+        files, records, rejected = q("select count(*), sum(records), sum(rejected) from raw.spend_files")[0]
+        dq = {r[0]["text"]: _num(r[1]) for r in t["quality_totals"]}
+        assert (dq["Files loaded"], dq["Rows read"], dq["Rows quarantined"]) == (files, records, rejected)
+        warnings = q(
+            "select count(*) from ops.quality_results where severity = 'warning' and not success and run_id = "
+            "(select run_id from ops.quality_runs order by recorded_at desc limit 1)"
+        )[0][0]
+        assert len([r for r in t["warnings"] if len(r) > 1]) == warnings
+    finally:
+        con.close()

@@ -1,0 +1,285 @@
+"""The marts on a real DuckDB file built from the sample data: incremental fct_spend, reconciliation,
+documentation of every mart column, and read-only `procure query`.
+
+One module-scoped warehouse is built once (ingest + dbt build, ~30 s) and shared by the tests, which
+run in file order; tests that change it put it back as they found it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import write_config
+
+MARTS = (
+    "fct_spend",
+    "dim_supplier",
+    "fct_contract_portfolio",
+    "mart_spend_by_category",
+    "mart_local_spend",
+    "mart_kpi_monthly",
+    "mart_supplier_concentration",
+    "mart_off_contract_spend",
+    "mart_procurement_kpis",
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, sample_dir) -> dict[str, Path]:
+    """A warehouse of its own, ingested from the sample data and built once."""
+    from procure import tasks
+
+    base = tmp_path_factory.mktemp("marts")
+    paths = {
+        "warehouse": base / "warehouse" / "procurement.duckdb",
+        "config": write_config(base / "councils.yml", sample_dir),
+        "dbt_target": base / "dbt_target",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROCURE_WAREHOUSE", str(paths["warehouse"]))
+        mp.setenv("PROCURE_PUBLISH_DIR", str(base / "publish"))
+        mp.setenv("PROCURE_LANDING_DIR", str(base / "landing"))
+        mp.setenv("PROCURE_CONFIG", str(paths["config"]))
+        mp.setenv("DBT_TARGET_PATH", str(paths["dbt_target"]))
+        mp.setenv("DBT_LOG_PATH", str(base / "dbt_logs"))
+        tasks.ingest_spend("marts-test", __import__("datetime").date(2025, 4, 5))
+        tasks.ingest_contracts("marts-test")
+        tasks.ingest_notices("marts-test")
+        tasks.build_warehouse("duckdb")
+        yield paths
+
+
+def _query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _write(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+def _mart_digests(path: Path) -> dict[str, tuple]:
+    return {
+        t: _query(
+            path,
+            f"select count(*), md5(string_agg(cast(r as varchar), '|' order by cast(r as varchar))) from marts.{t} r",
+        )[0]
+        for t in MARTS
+    }
+
+
+def _files(path: Path) -> list[str]:
+    return [r[0] for r in _query(path, "select distinct source_file from marts.fct_spend order by 1")]
+
+
+# ----------------------------------------------------------------------------- the marts exist
+
+
+def test_every_mart_is_built_and_not_empty(built):
+    for mart, (rows, _) in _mart_digests(built["warehouse"]).items():
+        assert rows > 0, f"marts.{mart} is empty"
+
+
+def test_money_is_decimal_never_float(built):
+    cols = _query(
+        built["warehouse"],
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and (column_name like '%_gbp' or column_name = 'amount_gbp')",
+    )
+    assert cols, "no money columns found"
+    wrong = [c for c in cols if c[2] != "DECIMAL(18,2)"]
+    assert not wrong, wrong
+
+
+# ----------------------------------------------------------------------------- incremental fct_spend
+
+
+def test_fct_spend_second_build_changes_nothing_and_rebuilds_no_file(built):
+    """A marker written into one file's rows survives a rebuild: unchanged files are not rebuilt."""
+    from procure import tasks
+
+    path = built["warehouse"]
+    before = _mart_digests(path)
+    first, *_ = _files(path)
+    _write(path, f"update marts.fct_spend set transaction_number = 'MARKER' where source_file = '{first}'")
+    tasks.build_warehouse("duckdb")
+    marked = _query(path, "select count(*) from marts.fct_spend where transaction_number = 'MARKER'")[0][0]
+    assert marked > 0, "fct_spend was rebuilt although no input changed"
+    # put the rows back as they were by forcing that file to rebuild: a changed fingerprint is a changed file
+    _write(path, f"update marts.fct_spend set build_fingerprint = 'stale' where source_file = '{first}'")
+    tasks.build_warehouse("duckdb")
+    assert _query(path, "select count(*) from marts.fct_spend where transaction_number = 'MARKER'")[0][0] == 0
+    assert _mart_digests(path) == before
+
+
+def test_fct_spend_rebuilds_only_the_replaced_file(built):
+    from procure import tasks
+
+    path = built["warehouse"]
+    first, second, *_ = _files(path)
+    _write(
+        path,
+        f"update marts.fct_spend set transaction_number = 'MARKER' where source_file in ('{first}', '{second}')",
+        f"update marts.fct_spend set build_fingerprint = 'replaced' where source_file = '{second}'",
+    )
+    tasks.build_warehouse("duckdb")
+    by_file = dict(
+        _query(
+            path,
+            "select source_file, count(*) from marts.fct_spend where transaction_number = 'MARKER' group by 1",
+        )
+    )
+    assert second not in by_file, "the replaced file was not rebuilt"
+    assert by_file.get(first, 0) > 0, "a file that did not change was rebuilt"
+    _write(path, f"update marts.fct_spend set build_fingerprint = 'stale' where source_file = '{first}'")
+    tasks.build_warehouse("duckdb")
+
+
+def test_fct_spend_drops_a_file_no_longer_loaded_and_full_refresh_agrees(built):
+    """Removing a file's raw lines removes its payments; an incremental run equals a full refresh."""
+    from procure import tasks
+    from procure.transform.dbt_build import build
+
+    path = built["warehouse"]
+    *_, last = _files(path)
+    con = duckdb.connect(str(path))
+    try:
+        saved = con.execute(f"select * from raw.spend_lines where source_file = '{last}'").arrow()
+        con.execute(f"delete from raw.spend_lines where source_file = '{last}'")
+        con.execute(f"update raw.spend_files set accepted = 0, amount_total_gbp = 0 where source_file = '{last}'")
+    finally:
+        con.close()
+    try:
+        tasks.build_warehouse("duckdb")
+        assert last not in _files(path)
+        incremental = _mart_digests(path)
+        build("duckdb", full_refresh=True)
+        assert _mart_digests(path) == incremental
+    finally:
+        con = duckdb.connect(str(path))
+        try:
+            con.register("saved", saved)
+            con.execute("insert into raw.spend_lines select * from saved")
+            con.execute(
+                "update raw.spend_files set accepted = (select count(*) from saved), "
+                f"amount_total_gbp = (select sum(amount_gbp) from saved) where source_file = '{last}'"
+            )
+        finally:
+            con.close()
+        tasks.build_warehouse("duckdb")
+    assert last in _files(path)
+
+
+# ----------------------------------------------------------------------------- reconciliation
+
+
+def test_reconciliation_test_fails_when_the_manifest_disagrees(built):
+    """The singular test is live: a manifest total one penny out fails it, naming the test."""
+    from procure.transform.dbt_build import DbtBuildFailed, run_dbt
+
+    path = built["warehouse"]
+    first, *_ = _files(path)
+    _write(path, f"update raw.spend_files set amount_total_gbp = amount_total_gbp + 0.01 where source_file = '{first}'")
+    try:
+        with pytest.raises(DbtBuildFailed) as failed:
+            run_dbt(["test", "--select", "assert_fct_spend_reconciles_per_file"])
+        assert "assert_fct_spend_reconciles_per_file" in str(failed.value)
+    finally:
+        _write(
+            path,
+            f"update raw.spend_files set amount_total_gbp = amount_total_gbp - 0.01 where source_file = '{first}'",
+        )
+    run_dbt(["test", "--select", "assert_fct_spend_reconciles_per_file"])
+
+
+def test_kpis_add_up_to_fct_spend_and_quarantine(built):
+    path = built["warehouse"]
+    kpi_total, kpi_quarantined = _query(
+        path, "select sum(total_spend_gbp), sum(rows_quarantined) from marts.mart_procurement_kpis"
+    )[0]
+    assert kpi_total == _query(path, "select sum(amount_gbp) from marts.fct_spend")[0][0]
+    quarantined = _query(
+        path,
+        "select count(*) from raw.spend_quarantine q join raw.spend_files f using (council_id, source_file) "
+        "where f.first_payment_date is not null",
+    )[0][0]
+    assert kpi_quarantined == quarantined
+    rag = {r[0] for r in _query(path, "select distinct on_contract_share_rag from marts.mart_procurement_kpis")}
+    assert rag <= {"green", "amber", "red", None} and rag - {None}
+
+
+# ----------------------------------------------------------------------------- documentation
+
+
+def test_docs_generate_and_every_mart_column_is_described(built):
+    """`dbt docs generate` works, and every column the catalog finds in a mart has a description."""
+    from procure.transform.dbt_build import run_dbt
+
+    run_dbt(["docs", "generate"])
+    catalog = json.loads((built["dbt_target"] / "catalog.json").read_text(encoding="utf-8"))
+    manifest = json.loads((built["dbt_target"] / "manifest.json").read_text(encoding="utf-8"))
+    marts = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["schema"] == "marts"
+    }
+    assert {node["name"] for node in marts.values()} >= set(MARTS)
+    missing = []
+    for uid, node in marts.items():
+        assert node["description"].strip(), f"{node['name']}: no model description"
+        assert node["config"]["contract"]["enforced"], f"{node['name']}: contract not enforced"
+        in_db = catalog["nodes"][uid]["columns"]
+        described = {name.lower(): col for name, col in node["columns"].items()}
+        for column in in_db:
+            col = described.get(column.lower())
+            if col is None or not (col.get("description") or "").strip():
+                missing.append(f"{node['name']}.{column}")
+    assert not missing, f"mart columns without a description: {missing}"
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert {"board_pack", "strategy_review_extracts"} <= set(exposures)
+
+
+# ----------------------------------------------------------------------------- procure query
+
+
+def test_query_prints_a_table_and_csv_read_only(built):
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    runner = CliRunner()
+    sql = "select council_id, count(*) as months from marts.mart_procurement_kpis group by 1"
+    table = runner.invoke(main, ["query", sql])
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert lines[0].split() == ["council_id", "|", "months"]
+    assert lines[2].split() == ["norwich", "|", "12"] and lines[-1] == "(1 row)"
+    as_csv = runner.invoke(main, ["query", "--csv", sql])
+    assert as_csv.output == "council_id,months\nnorwich,12\n"
+    before = _query(built["warehouse"], "select count(*) from marts.fct_spend")[0][0]
+    refused = runner.invoke(main, ["query", "delete from marts.fct_spend"])
+    assert refused.exit_code != 0 and "read-only" in refused.output.lower(), refused.output
+    assert _query(built["warehouse"], "select count(*) from marts.fct_spend")[0][0] == before
+
+
+def test_query_names_the_missing_warehouse(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    missing = tmp_path / "nope.duckdb"
+    monkeypatch.setenv("PROCURE_WAREHOUSE", str(missing))
+    result = CliRunner().invoke(main, ["query", "select 1"])
+    assert result.exit_code != 0 and str(missing) in result.output
+    assert not missing.exists()

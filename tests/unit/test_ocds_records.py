@@ -1,0 +1,149 @@
+"""Compiling releases into records (ocdsmerge with the local OCDS 1.1.5 schema), against real releases.
+
+Expected values below were written by reading the release JSON files, not by running the code.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from conftest import shared_data
+
+from procure.extract.notices_loader import flatten_release, upsert_releases
+from procure.extract.ocds_records import SCHEMA_PATH, compile_releases, record_row, refresh_all_records, refresh_records
+from procure.warehouse import connect
+
+CF_DIR = ("contracts_finder_ocds", "cf_2025-01_2025-03_releases_apa999")
+CAMBS = "ocds-b5fd17-3acef0bd-20d7-4df8-bbd7-01a3540dc2d6"  # two award releases, awards -13 and -14
+SUFFOLK = "ocds-b5fd17-299e8fcb-19ae-4baf-9bf6-0676f602a94a"  # award, then awardUpdate of the same award
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """ocdsmerge downloads the schema when not given one: any socket here is a failure."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[:1]}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture(scope="module")
+def by_ocid() -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for path in sorted(shared_data(*CF_DIR).glob("*.json")):
+        release = json.loads(path.read_bytes())
+        out.setdefault(release["ocid"], []).append(release)
+    return out
+
+
+def test_schema_ships_with_the_package():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema["id"].endswith("/1__1__5/release-schema.json")
+
+
+def test_two_award_releases_compile_into_both_awards(by_ocid):
+    row = record_row(CAMBS, by_ocid[CAMBS])
+    assert row["release_count"] == 2
+    assert row["buyer_name"] == "Cambridgeshire County Council"
+    assert row["title"] == "Placements Award Notice's"
+    assert row["tender_status"] == "complete"
+    assert row["cpv_code"] == "85000000"
+    assert row["award_count"] == 2
+    assert row["award_value_gbp"] is None  # both awards say 0: a placeholder, unknown
+    assert row["first_award_date"] == datetime(2024, 12, 1)
+    assert row["supplier_names"].split(" | ")[:2] == ["Outcomes First Group", "Aurora Group"]
+    assert len(row["supplier_names"].split(" | ")) == 12 + 13
+    assert row["vcse_supplier_count"] == 2  # Landmark International School, in each award
+    assert row["sme_supplier_count"] == 0  # every supplier is "large"
+    assert (row["contract_start_date"], row["contract_end_date"]) == (date(2024, 12, 2), date(2030, 1, 1))
+    assert row["latest_release_date"] == datetime(2025, 3, 11, 12, 50, 28)
+    compiled = json.loads(row["compiled_json"])
+    assert compiled["tag"] == ["compiled"]
+    assert sorted(a["id"] for a in compiled["awards"]) == [f"{CAMBS}-13", f"{CAMBS}-14"]
+    assert len(compiled["parties"]) == 14  # buyer + 13 distinct suppliers, merged by id
+
+
+def test_award_update_merges_into_the_same_award(by_ocid):
+    row = record_row(SUFFOLK, by_ocid[SUFFOLK])
+    assert row["release_count"] == 2
+    assert row["release_ids"].split(",") == [
+        "b7a62d09-8346-4a6d-bce6-efbf376ea587-832958",
+        "b7a62d09-8346-4a6d-bce6-efbf376ea587-832959",
+    ]
+    assert row["award_count"] == 1
+    assert row["award_value_gbp"] == Decimal("3036.96")
+    assert row["supplier_names"] == "Cabs Smart"
+    assert row["buyer_name"] == "Suffolk County Council Passenger Transport"
+    assert (row["contract_start_date"], row["contract_end_date"]) == (date(2025, 3, 17), date(2025, 6, 27))
+
+
+def test_later_release_wins_field_by_field():
+    older = {
+        "ocid": "ocds-x-1",
+        "id": "1",
+        "date": "2025-01-01T00:00:00Z",
+        "tag": ["tender"],
+        "tender": {"id": "t", "title": "Old title", "status": "active", "value": {"amount": 5000, "currency": "GBP"}},
+    }
+    newer = {
+        "ocid": "ocds-x-1",
+        "id": "2",
+        "date": "2025-02-01T00:00:00Z",
+        "tag": ["award"],
+        "tender": {"id": "t", "title": "New title", "status": "complete"},
+        "awards": [{"id": "a1", "status": "active", "value": {"amount": 4800, "currency": "GBP"}}],
+    }
+    row = record_row("ocds-x-1", [newer, older])  # order given does not matter: merged by date
+    assert (row["title"], row["tender_status"], row["tender_value_gbp"]) == (
+        "New title",
+        "complete",
+        Decimal("5000.00"),
+    )
+    assert row["award_value_gbp"] == Decimal("4800.00")
+
+
+def test_duplicate_award_ids_collapse_with_a_recorded_warning():
+    release = {
+        "ocid": "ocds-x-2",
+        "id": "1",
+        "date": "2025-01-01T00:00:00Z",
+        "tag": ["award"],
+        "awards": [
+            {"id": "1", "status": "active", "value": {"amount": 100, "currency": "GBP"}, "suppliers": [{"name": "A"}]},
+            {"id": "1", "status": "active", "value": {"amount": 250, "currency": "GBP"}},
+        ],
+    }
+    compiled, notes = compile_releases([release])
+    assert len(compiled["awards"]) == 1
+    assert compiled["awards"][0]["value"]["amount"] == 250  # the later object's fields win
+    assert compiled["awards"][0]["suppliers"] == [{"name": "A"}]  # fields only the first had survive
+    assert notes and "awards" in notes[0]
+    assert "awards" in record_row("ocds-x-2", [release])["merge_warnings"]
+
+
+def test_every_real_ocid_compiles_and_refresh_is_idempotent(tmp_path, by_ocid):
+    con = connect(tmp_path / "w.duckdb")
+    try:
+        items = [flatten_release(r, "f.json") for rs in by_ocid.values() for r in rs]
+        upsert_releases(con, items, "run-1")
+        first = refresh_all_records(con, "run-1")
+        assert first == {"new": len(by_ocid), "changed": 0, "unchanged": 0}
+        assert refresh_all_records(con, "run-2") == {"new": 0, "changed": 0, "unchanged": len(by_ocid)}
+        held = con.execute("select count(*), count(distinct ocid) from raw.notice_records").fetchall()[0]
+        assert held == (190, 190)
+        # an edit to one release changes that record only
+        # (the latest release: an edit to the earlier one would be overridden by the later one)
+        edited = json.loads(json.dumps(max(by_ocid[SUFFOLK], key=lambda r: r["date"])))
+        edited["tender"]["title"] = "Amended"
+        upsert_releases(con, [flatten_release(edited, "g.json")], "run-3")
+        assert refresh_records(con, [SUFFOLK, CAMBS], "run-3") == {"new": 0, "changed": 1, "unchanged": 1}
+        title = con.execute("select title from raw.notice_records where ocid = ?", [SUFFOLK]).fetchall()
+        assert title == [("Amended",)]
+    finally:
+        con.close()
