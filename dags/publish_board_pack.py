@@ -1,4 +1,4 @@
-"""Publishes each council's monthly board pack (HTML + PDF) from the quality-gated marts.
+"""Publishes each council's monthly board pack (self-contained HTML with SVG charts + A4 PDF) from the gated marts.
 
 Triggered by a passed quality gate; reports on the latest month loaded unless the
 `month` parameter (YYYY-MM) asks for another, so a past month can be re-published.

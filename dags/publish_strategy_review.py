@@ -1,7 +1,9 @@
-"""Publishes the annual strategy-review extracts (CSVs + manifest.json) per council.
+"""Publishes the annual strategy-review extracts per council (CSV, Parquet, one XLSX, README, manifest.json).
 
 Triggered by a passed quality gate; extracts the latest fiscal year whose last month is
-loaded, or the `fiscal_year` parameter (start year, e.g. 2024 for 2024-25).
+loaded, or the `fiscal_year` parameter (start year, e.g. 2024 for 2024-25). The folder is
+swapped in whole and is byte-identical on re-run; a personal-looking payee name or a
+failed gate stops it and leaves the previous extracts untouched.
 """
 
 from __future__ import annotations

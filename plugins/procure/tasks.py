@@ -90,12 +90,24 @@ def _landed_from_item(item: dict[str, Any], source: str):
     )
 
 
+def _register_councils(warehouse: Path | None = None) -> list:
+    """Mirror councils.yml into raw.councils (also on runs with no new file: names and settings change)."""
+    from procure.extract.spend_loader import register_council
+
+    councils = load_councils()
+    with transaction(warehouse) as con:
+        for council in councils:
+            register_council(con, council)
+    return councils
+
+
 def list_new_spend_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
     """Land every council's dropped and published payment files; the ones not loaded yet (for .expand)."""
     from procure.extract.spend_loader import new_landed_files
 
+    councils = _register_councils(warehouse)
     items = []
-    for council in load_councils():
+    for council in councils:
         items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
     log.info("%d new spend file(s): %s", len(items), [i["name"] for i in items])
     return items
@@ -121,8 +133,9 @@ def list_new_register_files(warehouse: Path | None = None) -> list[dict[str, Any
     """Land every council's contract register files; the ones the manifest does not know yet."""
     from procure.extract.contracts_loader import new_landed_files
 
+    councils = _register_councils(warehouse)
     items = []
-    for council in load_councils():
+    for council in councils:
         items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
     log.info("%d new contract register file(s): %s", len(items), [i["name"] for i in items])
     return items

@@ -8,6 +8,9 @@ run in file order; tests that change it put it back as they found it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -27,11 +30,25 @@ MARTS = (
 )
 
 
+def _procure(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The installed `procure` command in its own process, as an analyst or a DAG task runs it.
+
+    Its own process also means no DuckDB handle lingers in the test process (dbt-duckdb keeps one).
+    """
+    procure = Path(sys.executable).parent / "procure"
+    return subprocess.run(
+        [str(procure), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600
+    )
+
+
+def _build(*args: str) -> None:
+    result = _procure("build", *args)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, sample_dir) -> dict[str, Path]:
     """A warehouse of its own, ingested from the sample data and built once."""
-    from procure import tasks
-
     base = tmp_path_factory.mktemp("marts")
     paths = {
         "warehouse": base / "warehouse" / "procurement.duckdb",
@@ -45,10 +62,9 @@ def built(tmp_path_factory, sample_dir) -> dict[str, Path]:
         mp.setenv("PROCURE_CONFIG", str(paths["config"]))
         mp.setenv("DBT_TARGET_PATH", str(paths["dbt_target"]))
         mp.setenv("DBT_LOG_PATH", str(base / "dbt_logs"))
-        tasks.ingest_spend("marts-test", __import__("datetime").date(2025, 4, 5))
-        tasks.ingest_contracts("marts-test")
-        tasks.ingest_notices("marts-test")
-        tasks.build_warehouse("duckdb")
+        ingested = _procure("ingest", "all", "--as-of", "2025-04-05")
+        assert ingested.returncode == 0, ingested.stderr[-3000:]
+        _build()
         yield paths
 
 
@@ -107,25 +123,21 @@ def test_money_is_decimal_never_float(built):
 
 def test_fct_spend_second_build_changes_nothing_and_rebuilds_no_file(built):
     """A marker written into one file's rows survives a rebuild: unchanged files are not rebuilt."""
-    from procure import tasks
-
     path = built["warehouse"]
     before = _mart_digests(path)
     first, *_ = _files(path)
     _write(path, f"update marts.fct_spend set transaction_number = 'MARKER' where source_file = '{first}'")
-    tasks.build_warehouse("duckdb")
+    _build()
     marked = _query(path, "select count(*) from marts.fct_spend where transaction_number = 'MARKER'")[0][0]
     assert marked > 0, "fct_spend was rebuilt although no input changed"
     # put the rows back as they were by forcing that file to rebuild: a changed fingerprint is a changed file
     _write(path, f"update marts.fct_spend set build_fingerprint = 'stale' where source_file = '{first}'")
-    tasks.build_warehouse("duckdb")
+    _build()
     assert _query(path, "select count(*) from marts.fct_spend where transaction_number = 'MARKER'")[0][0] == 0
     assert _mart_digests(path) == before
 
 
 def test_fct_spend_rebuilds_only_the_replaced_file(built):
-    from procure import tasks
-
     path = built["warehouse"]
     first, second, *_ = _files(path)
     _write(
@@ -133,7 +145,7 @@ def test_fct_spend_rebuilds_only_the_replaced_file(built):
         f"update marts.fct_spend set transaction_number = 'MARKER' where source_file in ('{first}', '{second}')",
         f"update marts.fct_spend set build_fingerprint = 'replaced' where source_file = '{second}'",
     )
-    tasks.build_warehouse("duckdb")
+    _build()
     by_file = dict(
         _query(
             path,
@@ -143,64 +155,71 @@ def test_fct_spend_rebuilds_only_the_replaced_file(built):
     assert second not in by_file, "the replaced file was not rebuilt"
     assert by_file.get(first, 0) > 0, "a file that did not change was rebuilt"
     _write(path, f"update marts.fct_spend set build_fingerprint = 'stale' where source_file = '{first}'")
-    tasks.build_warehouse("duckdb")
+    _build()
 
 
 def test_fct_spend_drops_a_file_no_longer_loaded_and_full_refresh_agrees(built):
     """Removing a file's raw lines removes its payments; an incremental run equals a full refresh."""
-    from procure import tasks
-    from procure.transform.dbt_build import build
-
     path = built["warehouse"]
     *_, last = _files(path)
-    con = duckdb.connect(str(path))
+    keep = "create table raw.kept_lines as select * from raw.spend_lines where source_file = '{f}'"
+    manifest = "raw.spend_manifest set rows_loaded = {n}, amount_total_gbp = {a} where source_file = '{f}'"
+    _write(
+        path,
+        keep.format(f=last),
+        f"delete from raw.spend_lines where source_file = '{last}'",
+        "update " + manifest.format(n=0, a=0, f=last),
+    )
     try:
-        saved = con.execute(f"select * from raw.spend_lines where source_file = '{last}'").arrow()
-        con.execute(f"delete from raw.spend_lines where source_file = '{last}'")
-        con.execute(f"update raw.spend_files set accepted = 0, amount_total_gbp = 0 where source_file = '{last}'")
-    finally:
-        con.close()
-    try:
-        tasks.build_warehouse("duckdb")
+        _build()
         assert last not in _files(path)
         incremental = _mart_digests(path)
-        build("duckdb", full_refresh=True)
+        _build("--full-refresh")
         assert _mart_digests(path) == incremental
     finally:
-        con = duckdb.connect(str(path))
-        try:
-            con.register("saved", saved)
-            con.execute("insert into raw.spend_lines select * from saved")
-            con.execute(
-                "update raw.spend_files set accepted = (select count(*) from saved), "
-                f"amount_total_gbp = (select sum(amount_gbp) from saved) where source_file = '{last}'"
-            )
-        finally:
-            con.close()
-        tasks.build_warehouse("duckdb")
+        _write(
+            path,
+            "insert into raw.spend_lines select * from raw.kept_lines",
+            "update "
+            + manifest.format(
+                n="(select count(*) from raw.kept_lines)", a="(select sum(amount_gbp) from raw.kept_lines)", f=last
+            ),
+            "drop table raw.kept_lines",
+        )
+        _build()
     assert last in _files(path)
 
 
 # ----------------------------------------------------------------------------- reconciliation
 
 
-def test_reconciliation_test_fails_when_the_manifest_disagrees(built):
-    """The singular test is live: a manifest total one penny out fails it, naming the test."""
-    from procure.transform.dbt_build import DbtBuildFailed, run_dbt
+def _dbt(*args: str) -> subprocess.CompletedProcess:
+    from procure.config import dbt_project_dir
 
+    dbt = Path(sys.executable).parent / "dbt"
+    project = str(dbt_project_dir())
+    return subprocess.run(
+        [str(dbt), *args, "--project-dir", project, "--profiles-dir", project],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_reconciliation_test_fails_when_the_manifest_disagrees(built):
+    """The singular test is live: a manifest total one penny out fails it (one file disagrees)."""
     path = built["warehouse"]
     first, *_ = _files(path)
-    _write(path, f"update raw.spend_files set amount_total_gbp = amount_total_gbp + 0.01 where source_file = '{first}'")
+    total = "update raw.spend_manifest set amount_total_gbp = amount_total_gbp {op} 0.01 where source_file = '{f}'"
+    _write(path, total.format(op="+", f=first))
     try:
-        with pytest.raises(DbtBuildFailed) as failed:
-            run_dbt(["test", "--select", "assert_fct_spend_reconciles_per_file"])
-        assert "assert_fct_spend_reconciles_per_file" in str(failed.value)
+        failed = _dbt("test", "--select", "assert_fct_spend_reconciles_per_file")
+        assert failed.returncode != 0, failed.stdout[-2000:]
+        assert "FAIL 1 assert_fct_spend_reconciles_per_file" in failed.stdout, failed.stdout[-2000:]
     finally:
-        _write(
-            path,
-            f"update raw.spend_files set amount_total_gbp = amount_total_gbp - 0.01 where source_file = '{first}'",
-        )
-    run_dbt(["test", "--select", "assert_fct_spend_reconciles_per_file"])
+        _write(path, total.format(op="-", f=first))
+    passed = _dbt("test", "--select", "assert_fct_spend_reconciles_per_file")
+    assert passed.returncode == 0, passed.stdout[-2000:]
 
 
 def test_kpis_add_up_to_fct_spend_and_quarantine(built):
@@ -224,9 +243,8 @@ def test_kpis_add_up_to_fct_spend_and_quarantine(built):
 
 def test_docs_generate_and_every_mart_column_is_described(built):
     """`dbt docs generate` works, and every column the catalog finds in a mart has a description."""
-    from procure.transform.dbt_build import run_dbt
-
-    run_dbt(["docs", "generate"])
+    generated = _dbt("docs", "generate")
+    assert generated.returncode == 0, generated.stdout[-3000:]
     catalog = json.loads((built["dbt_target"] / "catalog.json").read_text(encoding="utf-8"))
     manifest = json.loads((built["dbt_target"] / "manifest.json").read_text(encoding="utf-8"))
     marts = {
@@ -254,32 +272,39 @@ def test_docs_generate_and_every_mart_column_is_described(built):
 
 
 def test_query_prints_a_table_and_csv_read_only(built):
-    from click.testing import CliRunner
-
-    from procure.cli import main
-
-    runner = CliRunner()
+    env = {"PROCURE_WAREHOUSE": str(built["warehouse"])}
     sql = "select council_id, count(*) as months from marts.mart_procurement_kpis group by 1"
-    table = runner.invoke(main, ["query", sql])
-    assert table.exit_code == 0, table.output
-    lines = table.output.splitlines()
+    table = _procure("query", sql, env=env)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
     assert lines[0].split() == ["council_id", "|", "months"]
     assert lines[2].split() == ["norwich", "|", "12"] and lines[-1] == "(1 row)"
-    as_csv = runner.invoke(main, ["query", "--csv", sql])
-    assert as_csv.output == "council_id,months\nnorwich,12\n"
+    as_csv = _procure("query", "--csv", sql, env=env)
+    assert as_csv.stdout == "council_id,months\nnorwich,12\n", as_csv.stderr
     before = _query(built["warehouse"], "select count(*) from marts.fct_spend")[0][0]
-    refused = runner.invoke(main, ["query", "delete from marts.fct_spend"])
-    assert refused.exit_code != 0 and "read-only" in refused.output.lower(), refused.output
+    refused = _procure("query", "delete from marts.fct_spend", env=env)
+    assert refused.returncode != 0 and "read-only" in refused.stderr.lower(), refused.stderr
     assert _query(built["warehouse"], "select count(*) from marts.fct_spend")[0][0] == before
 
 
-def test_query_names_the_missing_warehouse(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from procure.cli import main
-
+def test_query_names_the_missing_warehouse(tmp_path):
     missing = tmp_path / "nope.duckdb"
-    monkeypatch.setenv("PROCURE_WAREHOUSE", str(missing))
-    result = CliRunner().invoke(main, ["query", "select 1"])
-    assert result.exit_code != 0 and str(missing) in result.output
+    result = _procure("query", "select 1", env={"PROCURE_WAREHOUSE": str(missing)})
+    assert result.returncode != 0 and str(missing) in result.stderr
     assert not missing.exists()
+
+
+def test_query_table_and_csv_formats():
+    from decimal import Decimal
+
+    from procure.query import format_csv, format_table
+
+    rows = [("a", Decimal("1.50"), None), ("bbb", Decimal("-20.00"), "x")]
+    assert format_table(["name", "amount_gbp", "note"], rows).splitlines() == [
+        "name | amount_gbp | note",
+        "-----+------------+-----",
+        "a    |       1.50 | NULL",
+        "bbb  |     -20.00 | x",
+        "(2 rows)",
+    ]
+    assert format_csv(["name", "amount_gbp", "note"], rows) == "name,amount_gbp,note\na,1.50,\nbbb,-20.00,x\n"

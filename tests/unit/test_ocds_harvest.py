@@ -424,3 +424,16 @@ def test_harvested_and_landed_copies_of_a_release_are_the_same_content(env, samp
         assert load_notice_dir(con, folder, "run-2") == {"new": 0, "changed": 0, "unchanged": 123, "stale": 0}
     finally:
         con.close()
+
+
+def test_watermark_never_jumps_a_gap(server, env):
+    """A harvest that starts after the watermark (``since`` later) must not move it past the unharvested gap."""
+    first = harvest(cf(), server.base_url, datetime(2025, 1, 16), "run-1", since=SINCE, warehouse=env["warehouse"])
+    assert first.watermark == "2025-01-16T00:00:00Z"
+    later = harvest(
+        cf(), server.base_url, UNTIL, "run-2", since=datetime(2025, 2, 15), warehouse=env["warehouse"]
+    )  # 2025-01-16 .. 2025-02-15 (the 23 January releases) never harvested
+    assert later.releases_new == 100  # the 11 March releases
+    assert later.watermark == "2025-01-16T00:00:00Z"
+    resumed = harvest(cf(), server.base_url, UNTIL, "run-3", warehouse=env["warehouse"])  # from the watermark
+    assert resumed.releases_new == 100 and resumed.watermark == "2025-04-01T00:00:00Z"

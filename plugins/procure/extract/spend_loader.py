@@ -22,7 +22,6 @@ keyed by (council, sha256), with its full account::
 
 from __future__ import annotations
 
-import bz2
 import csv
 import gzip
 import json
@@ -91,7 +90,6 @@ UNREADABLE = (
     lzma.LZMAError,
     OSError,  # bz2 raises OSError on corrupt data
 )
-_ = bz2  # bz2 errors surface as OSError
 
 
 @dataclass
@@ -309,24 +307,26 @@ def load_landed_file(
             )
             for batch in sf.iter_batches():
                 table = _as_table(batch)
+                loaded = table.column("reject_reason").null_count
                 con.register("_spend_batch", table)
                 try:
-                    con.execute(
-                        f"insert into raw.spend_lines (council_id, source_file, file_sha256, {', '.join(LINE_COLUMNS)},"
-                        f" run_id) select ?, ?, ?, {', '.join(LINE_COLUMNS)}, ? from _spend_batch "
-                        "where reject_reason is null",
-                        [*key, run_id],
-                    )
-                    con.execute(
-                        "insert into raw.spend_quarantine (council_id, source_file, file_sha256, source_line, "
-                        "record_index, field, reject_reason, raw_record, run_id) select ?, ?, ?, source_line, "
-                        "record_index, reject_field, reject_reason, raw_record, ? from _spend_batch "
-                        "where reject_reason is not null",
-                        [*key, run_id],
-                    )
+                    if loaded:
+                        con.execute(
+                            f"insert into raw.spend_lines (council_id, source_file, file_sha256, "
+                            f"{', '.join(LINE_COLUMNS)}, run_id) select ?, ?, ?, {', '.join(LINE_COLUMNS)}, ? "
+                            "from _spend_batch where reject_reason is null",
+                            [*key, run_id],
+                        )
+                    if loaded < table.num_rows:
+                        con.execute(
+                            "insert into raw.spend_quarantine (council_id, source_file, file_sha256, source_line, "
+                            "record_index, field, reject_reason, raw_record, run_id) select ?, ?, ?, source_line, "
+                            "record_index, reject_field, reject_reason, raw_record, ? from _spend_batch "
+                            "where reject_reason is not null",
+                            [*key, run_id],
+                        )
                 finally:
                     con.unregister("_spend_batch")
-                loaded = table.column("reject_reason").null_count
                 result.rows_loaded += loaded
                 result.rows_quarantined += table.num_rows - loaded
                 if on_batch is not None:

@@ -154,6 +154,8 @@ _OVERRIDE_KEYS = {
     "date_format",
     "column_map",
 }
+#: Smallest (decompressed) file for which engine='auto' tries the DuckDB fast path.
+AUTO_FAST_MIN_BYTES = 4_000_000
 HEADER_SCAN_RECORDS = 1000  # records searched for the header (Darlington's is on line 21)
 SNIFF_LINES = 200
 _MOJIBAKE_MARKS = ("Â", "Ã", "â")
@@ -329,8 +331,10 @@ class SpendFile:
     double_encoded: bool = False
     date_format: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
-    #: 'auto' (DuckDB fast path when the file qualifies, else Python), 'python' or 'duckdb'
-    #: ('duckdb' raises SpendFileError if the file does not qualify). Set before iterating.
+    #: 'auto': the DuckDB fast path for a qualifying file of at least AUTO_FAST_MIN_BYTES
+    #: (below that DuckDB's fixed cost outweighs its speed), else Python; 'duckdb': the fast
+    #: path whenever the file qualifies, else Python; 'python': always Python. Rows are the
+    #: same either way. Set before iterating.
     engine: str = "auto"
     #: Which engine the last :meth:`iter_batches` used ('python' or 'duckdb').
     engine_used: str | None = None
@@ -360,7 +364,8 @@ class SpendFile:
             raise ValueError("batch_rows must be >= 1")
         if self.engine not in ("auto", "python", "duckdb"):
             raise ValueError(f"engine must be 'auto', 'python' or 'duckdb', not {self.engine!r}")
-        if self.engine != "python":
+        big = self.scan is not None and self.scan.bytes_read >= AUTO_FAST_MIN_BYTES
+        if self.engine == "duckdb" or (self.engine == "auto" and big):
             from procure.extract.spend_fast import fast_plan, iter_arrow_batches
 
             plan = fast_plan(self)
@@ -368,8 +373,6 @@ class SpendFile:
                 self.engine_used = "duckdb"
                 yield from iter_arrow_batches(self, plan, batch_rows)
                 return
-            if self.engine == "duckdb":
-                raise SpendFileError(f"{self.path.name}: does not qualify for the DuckDB fast path")
         self.engine_used = "python"
         yield from self._iter_python(batch_rows)
 

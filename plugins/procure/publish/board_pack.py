@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -57,6 +57,9 @@ th.num { white-space: normal; } .nowrap { white-space: nowrap; }
        padding: 0 3pt; }
 .rag-green { background: #d5ecdd; color: #0d5a2b; } .rag-amber { background: #fbe5c8; color: #7a4300; }
 .rag-red { background: #f6d1d1; color: #8a1111; } .rag-none { background: #eee; color: #333; }
+.kpis { display: flex; gap: 6pt; margin: 4pt 0 8pt; }
+.kpi { flex: 1; border: 1pt solid #0b3c5d; border-radius: 3pt; padding: 5pt 7pt; font-size: 8.5pt; color: #333; }
+.kpi b { display: block; font-size: 15pt; color: #0b3c5d; margin: 1pt 0; }
 .commentary { background: #f3f6f9; border-left: 4pt solid #0b3c5d; padding: 4pt 8pt; margin: 6pt 0; }
 .commentary li { margin: 2pt 0; }
 .toc ol { columns: 2; margin: 0; } .toc a { color: inherit; text-decoration: none; }
@@ -178,29 +181,53 @@ def _has_table(con, schema: str, name: str) -> bool:
 
 
 def _kpi_rows(con, council: Council, month: date, targets: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    months = {"now": month, "prev": add_months(month, -1), "ly": add_months(month, -12)}
-    by_month = {
+    """KPI, target, RAG and changes. Targets and RAG come from marts.mart_procurement_kpis (seed
+    kpi_targets) for every KPI it carries (``<kpi>_target`` / ``<kpi>_rag`` columns); KPIs it does
+    not carry, or a warehouse without that mart, use config/kpi_targets.yml."""
+    months = [month, add_months(month, -1), add_months(month, -12)]
+    base = {
         r["month"]: r
         for r in _rows(
             con,
             "select * from marts.mart_kpi_monthly where council_id = ? and month in (?, ?, ?)",
-            [council.id, *months.values()],
+            [council.id, *months],
         )
     }
-    mart_targets: dict[str, dict[str, Any]] = {}
+    mart: dict[date, dict[str, Any]] = {}
+    mart_keys: list[str] = []
     if _has_table(con, "marts", "mart_procurement_kpis"):
-        mart_targets = _mart_targets(con, council, month)
+        rows = _rows(
+            con,
+            "select * from marts.mart_procurement_kpis where council_id = ? and month in (?, ?, ?)",
+            [council.id, *months],
+        )
+        mart = {(r["month"].date() if isinstance(r["month"], datetime) else r["month"]): r for r in rows}
+        cols = [r[0] for r in con.execute("describe marts.mart_procurement_kpis").fetchall()]
+        mart_keys = [c.removesuffix("_target") for c in cols if c.endswith("_target") and c[:-7] in cols]
     out = []
-    for key, spec in targets.items():
-        now, prev, ly = (by_month.get(m, {}).get(key) for m in months.values())
-        t = mart_targets.get(key, spec)
+    for key in [*mart_keys, *(k for k in targets if k not in mart_keys)]:
+        spec = targets.get(key) or {
+            "label": key.replace("_", " ").capitalize(),
+            "target": None,
+            "direction": "higher",
+            "amber": Decimal(0),
+        }
+        source = mart if key in mart_keys else base
+        now, prev, ly = (source.get(m, {}).get(key) for m in months)
+        if key in mart_keys:
+            row = mart.get(month, {})
+            target, status = row.get(f"{key}_target"), row.get(f"{key}_rag") or "none"
+        else:
+            target = spec["target"]
+            status = rag(now, target, spec["direction"], spec["amber"])
         out.append(
             {
                 "key": key,
                 "label": spec["label"],
                 "value": now,
-                "target": t["target"],
-                "rag": t.get("rag") or rag(now, t["target"], spec["direction"], spec["amber"]),
+                "target": target,
+                "target_source": "mart_procurement_kpis" if key in mart_keys else "config/kpi_targets.yml",
+                "rag": status,
                 "prev": prev,
                 "change_month": None if now is None or prev is None else now - prev,
                 "last_year": ly,
@@ -209,26 +236,6 @@ def _kpi_rows(con, council: Council, month: date, targets: dict[str, dict[str, A
             }
         )
     return out
-
-
-def _mart_targets(con, council: Council, month: date) -> dict[str, dict[str, Any]]:
-    """Targets and RAG from marts.mart_procurement_kpis when that mart exists (one row per KPI and month)."""
-    cols = {r[0] for r in con.execute("describe marts.mart_procurement_kpis").fetchall()}
-    key_col = next((c for c in ("kpi_id", "kpi_key", "kpi", "kpi_name") if c in cols), None)
-    month_col = next((c for c in ("month", "report_month", "period_month") if c in cols), None)
-    if not (key_col and month_col and "target" in cols | {c.removesuffix("_value") for c in cols}):
-        log.warning("marts.mart_procurement_kpis has no recognised (kpi, month, target) columns: using config")
-        return {}
-    target_col = "target" if "target" in cols else "target_value"
-    rag_col = next((c for c in ("rag", "rag_status") if c in cols), None)
-    sql = (
-        f"select {key_col} as k, {target_col} as t{', ' + rag_col + ' as r' if rag_col else ''} "
-        f"from marts.mart_procurement_kpis where council_id = ? and {month_col} = ?"
-    )
-    return {
-        r["k"]: {"target": Decimal(str(r["t"])) if r["t"] is not None else None, "rag": (r.get("r") or "").lower()}
-        for r in _rows(con, sql, [council.id, month])
-    }
 
 
 def collect(con, council: Council, month: date, targets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -550,8 +557,16 @@ def render_html(con_or_data, council: Council | None = None, month: date | None 
             ["Procurement-card spend this month", k0["pcard_spend_gbp"]],
         ],
     )
+    cards = (
+        '<div class="kpis">'
+        f'<div class="kpi">Spend this month<b>{gbp(s["month"])}</b>{k0["line_count"]:,} payment lines</div>'
+        f'<div class="kpi">Spend this financial year<b>{gbp(s["ytd"])}</b>since {data["fy_start"]:%d %B %Y}</div>'
+        f'<div class="kpi">Suppliers paid<b>{k0["supplier_count"]:,}</b>identified suppliers this month</div>'
+        "</div>"
+    )
     headline = (
-        '<div class="commentary"><h3>Summary</h3><ul>'
+        cards
+        + '<div class="commentary"><h3>Summary</h3><ul>'
         + "".join(f"<li>{escape(c)}</li>" for c in data["commentary"])
         + "</ul></div>"
         + kpi_table

@@ -61,6 +61,11 @@ def _to_svg(fig, key: str, title: str, desc: str) -> str:
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML declaration and DOCTYPE: the SVG goes inline
+    # Plain SVG 2 / HTML: `href` instead of xlink, and no clip paths (every mark lies inside its
+    # axes), so the page holds no url(...) reference and no namespace but SVG's own.
+    svg = svg.replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("xlink:href=", "href=")
+    svg = re.sub(r'\s*clip-path="url\(#[^)]*\)"', "", svg)
+    svg = re.sub(r"\s*<clipPath\b.*?</clipPath>", "", svg, flags=re.S)
     # Prefix every id (and every reference to one) so charts on one page cannot collide.
     svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{key}-{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{key}-{m.group(1)})", svg)

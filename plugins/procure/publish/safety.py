@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-FORMULA_PREFIXES = ("=", "+", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 _TITLE = re.compile(r"^\s*(mr|mrs|miss|ms|mx|dr|prof|professor|rev|revd|reverend|sir|dame|lady|lord)\.?\s+\S", re.I)

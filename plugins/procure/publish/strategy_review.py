@@ -41,6 +41,7 @@ class Extract:
     title: str
     sql: str  # parameters: council_id, fiscal year label (YYYY-YY)
     description: str
+    model: str | None = None  # the one mart it passes through: its dbt column descriptions are used
 
 
 EXTRACTS: list[Extract] = [
@@ -95,6 +96,15 @@ EXTRACTS: list[Extract] = [
         "Monthly local, SME and VCSE spend and shares (shares of gross spend where the status is known).",
     ),
     Extract(
+        "kpi_monthly",
+        "Monthly procurement KPIs",
+        "select * exclude (council_id) from marts.mart_kpi_monthly where council_id = ? and fiscal_year = ? "
+        "order by month",
+        "The board pack's monthly measures: spend, lines, suppliers, credits, and the on-contract, local, SME, "
+        "VCSE and categorised shares.",
+        "mart_kpi_monthly",
+    ),
+    Extract(
         "contract_portfolio",
         "Contract portfolio",
         "select contract_ref, title, supplier_name, service_area, procurement_category, procurement_route, "
@@ -102,6 +112,7 @@ EXTRACTS: list[Extract] = [
         "  expiry_band, is_published_on_cf_fts, is_spend_beyond_value, is_expired_but_paid, spend_after_end_gbp, "
         "  as_at_date from marts.fct_contract_portfolio where council_id = ? and ? is not null order by contract_ref",
         "Every contract on the register, with spend against it and risk flags, as at the register date.",
+        "fct_contract_portfolio",
     ),
     Extract(
         "supplier_concentration",
@@ -213,20 +224,22 @@ def dbt_invocation() -> tuple[str | None, str | None]:
     return doc.get("metadata", {}).get("invocation_id"), None
 
 
-def dbt_column_descriptions() -> dict[str, str]:
-    """column name -> description from the dbt manifest's mart models (first description wins)."""
+def dbt_column_descriptions() -> dict[str, dict[str, str]]:
+    """model name -> column name -> description, from the dbt manifest's mart models."""
     path = _dbt_target() / "manifest.json"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    out: dict[str, str] = {}
-    for node in sorted(doc.get("nodes", {}).values(), key=lambda n: n.get("unique_id", "")):
+    out: dict[str, dict[str, str]] = {}
+    for node in doc.get("nodes", {}).values():
         if node.get("resource_type") != "model" or "marts" not in node.get("fqn", []):
             continue
-        for col, spec in sorted(node.get("columns", {}).items()):
-            if spec.get("description") and col not in out:
-                out[col] = " ".join(spec["description"].split())
+        out[node["name"]] = {
+            col: " ".join(spec["description"].split())
+            for col, spec in node.get("columns", {}).items()
+            if spec.get("description")
+        }
     return out
 
 
@@ -252,8 +265,11 @@ def query_extract(con, extract: Extract, council_id: str, fy: str):
     """(headers, rows, arrow table) of one extract; uses marts.mart_supplier_concentration when present."""
     sql = extract.sql
     if extract.name == "supplier_concentration" and _mart_concentration_usable(con):
-        sql = "select * exclude (council_id, fiscal_year) from marts.mart_supplier_concentration "
-        sql += "where council_id = ? and fiscal_year = ? order by all"
+        sql = (
+            "select c.* exclude (council_id, fiscal_year), d.canonical_name as top_supplier_name "
+            "from marts.mart_supplier_concentration c left join marts.dim_supplier d on d.supplier_id = c.top_supplier_id "
+            "where c.council_id = ? and c.fiscal_year = ? order by c.total_spend_gbp desc, c.category_l1, c.category_l2"
+        )
     table = con.sql(sql, params=[council_id, fy]).to_arrow_table()
     headers = list(table.column_names)
     rows = [tuple(r[h] for h in headers) for r in table.to_pylist()]
@@ -285,6 +301,9 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
             0
         ][0]
         results = [(e, *query_extract(con, e, council.id, fy)) for e in EXTRACTS]
+        models = {e.name: e.model for e in EXTRACTS}
+        if _mart_concentration_usable(con):
+            models["supplier_concentration"] = "mart_supplier_concentration"
     finally:
         con.close()
     by_name = {e.name: rows for e, _h, rows, _t in results}
@@ -296,7 +315,14 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                 i = headers.index(col)
                 check_privacy(f"strategy review {council.id} {fy}: {e.name}", col, (r[i] for r in rows))
 
-    descriptions = {**dbt_column_descriptions(), **DICTIONARY}
+    dbt_docs = dbt_column_descriptions()
+    any_dbt = {c: d for model in sorted(dbt_docs) for c, d in dbt_docs[model].items()}
+
+    def describe(model: str | None, column: str) -> str:
+        if model and column in dbt_docs.get(model, {}):
+            return dbt_docs[model][column]
+        return DICTIONARY.get(column) or any_dbt.get(column, "")
+
     commit, commit_note = git_commit()
     invocation, invocation_note = dbt_invocation()
     with atomic_dir(target) as tmp:
@@ -319,7 +345,7 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                     }
                 )
         dictionary_rows = [
-            (e.name, h, str(table.schema.field(h).type), descriptions.get(h, ""))
+            (e.name, h, str(table.schema.field(h).type), describe(models[e.name], h))
             for e, headers, _rows, table in results
             for h in headers
         ]

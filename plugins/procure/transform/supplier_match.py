@@ -16,7 +16,9 @@ Method: normalise -> block -> score -> cluster.
 
 * normalise: upper case, accents dropped, '&'/'+' -> AND, dots and apostrophes closed up,
   runs of initials joined ("J P LENNARD" -> "JP LENNARD"), abbreviations expanded,
-  stop words and trailing legal forms (LTD, LIMITED, PLC, LLP, UK, ...) dropped.
+  stop words (THE, AND, OF, FOR) and LTD/LIMITED/PLC/LLP dropped wherever they stand,
+  trailing legal forms (CO, UK, INC, ...) and a cut-off LTD/LIMITED dropped. Two names with
+  one key but different company numbers stay apart (the key is split by number).
 * exact edges: same normalised key; same Companies House number; "X T/A Y" also
   answers to the trading name Y (and to X when X is a firm, not a person); up to
   ``MAX_NAMES_PER_REF`` names filed under one finance-system supplier reference.
@@ -27,6 +29,10 @@ Method: normalise -> block -> score -> cluster.
 * cluster: union-find over the edges, refusing any union that would put two different
   company numbers in one supplier. Redacted payees are never clustered; individuals
   (a title such as MR or MRS) only match their exact key.
+
+Measured on tests/fixtures/supplier_pairs_labelled.csv (328 real name pairs from
+../shared/data/real, labelled by hand): precision 1.00, recall 0.93 (see
+tests/unit/test_supplier_resolution.py); 12,083 real names resolve in about 9 s.
 """
 
 from __future__ import annotations
