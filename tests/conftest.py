@@ -88,4 +88,5 @@ def isolated_env(tmp_path, monkeypatch, sample_dir) -> dict[str, Path]:
     monkeypatch.setenv("PROCURE_WAREHOUSE", str(paths["warehouse"]))
     monkeypatch.setenv("PROCURE_PUBLISH_DIR", str(paths["publish"]))
     monkeypatch.setenv("PROCURE_CONFIG", str(paths["config"]))
+    monkeypatch.setenv("PROCURE_LANDING_DIR", str(tmp_path / "landing"))
     return paths

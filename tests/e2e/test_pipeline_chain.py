@@ -66,6 +66,7 @@ def chain_env(tmp_path_factory, sample_dir, airflow_db) -> dict[str, Path]:
         mp.setenv("PROCURE_WAREHOUSE", str(paths["warehouse"]))
         mp.setenv("PROCURE_PUBLISH_DIR", str(paths["publish"]))
         mp.setenv("PROCURE_CONFIG", str(paths["config"]))
+        mp.setenv("PROCURE_LANDING_DIR", str(base / "landing"))
         # keep dbt's manifest/logs out of the shared dbt_project/target other runs use
         mp.setenv("DBT_TARGET_PATH", str(base / "dbt_target"))
         mp.setenv("DBT_LOG_PATH", str(base / "dbt_logs"))

@@ -60,9 +60,9 @@ def test_generator_is_seeded_messy_and_accounts_for_every_row(tmp_path):
 
 def test_bench_tiny_writes_results_with_the_issue_keys(tmp_path):
     out = tmp_path / "results.json"
+    args = ["--size", "tiny", "--work", str(tmp_path / "work"), "--out", str(out), "--workers", "1"]
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run_bench.py"), "--size", "tiny", "--work", str(tmp_path / "work")]
-        + ["--out", str(out), "--skip", "incremental", "--skip", "postgres", "--workers", "1"],
+        [sys.executable, str(ROOT / "bench" / "run_bench.py"), *args, "--skip", "incremental", "--skip", "postgres"],
         capture_output=True,
         text=True,
         timeout=900,

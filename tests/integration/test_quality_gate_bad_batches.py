@@ -40,6 +40,7 @@ def good(tmp_path_factory, sample_dir):
         "PROCURE_CONFIG": str(write_config(base / "councils.yml", sample_dir)),
         "DBT_TARGET_PATH": str(base / "dbt_target"),
         "DBT_LOG_PATH": str(base / "dbt_logs"),
+        "PROCURE_LANDING_DIR": str(base / "landing"),
     }
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():

@@ -444,3 +444,19 @@ def test_duplicate_reference_is_quarantined_naming_both_lines(tmp_path):
 
 def test_unconfigured_register_gives_no_files(tmp_path):
     assert ingest_register_files(_council(None), None, "run-1", LOADED_AT, tmp_path / "w.duckdb") == []
+
+
+def test_dag_steps_list_new_register_files_once(tmp_path, monkeypatch, sample_dir):
+    from procure import tasks
+
+    register = sample_dir / "norwich" / "contracts" / "contract_register.csv"
+    config = tmp_path / "councils.yml"
+    config.write_text(f"councils:\n  - id: norwich\n    name: Norwich\n    contracts_file: {register}\n")
+    monkeypatch.setenv("PROCURE_CONFIG", str(config))
+    db = tmp_path / "w.duckdb"
+
+    [item] = tasks.list_new_register_files(db)
+    assert item["name"] == "contract_register.csv"
+    assert tasks.load_register_file(item, "run-1", LOADED_AT, db)["rows_loaded"] == 300
+    assert tasks.list_new_register_files(db) == []
+    assert tasks.load_register_file(item, "run-2", LOADED_AT, db)["status"] == "unchanged"

@@ -29,6 +29,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,29 +161,46 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
     tail = b""
     total = 0
     chunk = first
-    while chunk:
-        total += len(chunk)
-        edge = tail[-2:] + chunk  # patterns of <= 3 bytes cannot lie wholly in the 2-byte edge
-        lines.lf += chunk.count(b"\n")
-        lines.cr += chunk.count(b"\r")
-        lines.crlf += (tail[-1:] + chunk).count(b"\r\n")
-        lines.empty_lines += (tail[-1:] + chunk).count(b"\n\n") + edge.count(b"\n\r\n")
-        lines.quotes += chunk.count(b'"')
-        lines.ends_with_newline = chunk.endswith((b"\n", b"\r"))
-        if utf8_ok:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        window = tail + chunk
-        if not double_encoded and any(m in window for m in _DOUBLE_ENCODED):
-            double_encoded = True
-        for byte in (0xA3, 0x9C, *_CP1252_UNDEFINED):
-            counts[byte] += chunk.count(bytes([byte]))
-        tail = chunk[-5:]
-        chunk = stream.read(CHUNK)
-        if digest is not None:
-            digest.update(chunk)
+    # sha256 releases the GIL: hash chunk n in a thread while chunk n is scanned here
+    pool = ThreadPoolExecutor(max_workers=1) if digest is not None else None
+    hashing = None
+    try:
+        while chunk:
+            total += len(chunk)
+            # Counted within the chunk, plus the few bytes across the boundary with the last one
+            # (slicing a 1 MiB chunk to glue the tail on would copy it).
+            seam = tail[-2:] + chunk[:2]
+            lines.lf += chunk.count(b"\n")
+            lines.cr += chunk.count(b"\r")
+            lines.crlf += chunk.count(b"\r\n") + (tail[-1:] == b"\r" and chunk[:1] == b"\n")
+            lines.empty_lines += chunk.count(b"\n\n") + chunk.count(b"\n\r\n") + seam.count(b"\n\n")
+            lines.empty_lines += seam.count(b"\n\r\n")
+            lines.quotes += chunk.count(b'"')
+            lines.ends_with_newline = chunk.endswith((b"\n", b"\r"))
+            ascii_only = chunk.isascii()
+            if utf8_ok and not (ascii_only and decoder.getstate()[0] == b""):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8_ok = False
+            if not double_encoded and (not ascii_only or not tail.isascii()):
+                window = tail + chunk[:8]
+                if any(m in chunk or m in window for m in _DOUBLE_ENCODED):
+                    double_encoded = True
+            if not ascii_only:
+                for byte in (0xA3, 0x9C, *_CP1252_UNDEFINED):
+                    counts[byte] += chunk.count(bytes([byte]))
+            tail = chunk[-5:]
+            chunk = stream.read(CHUNK)
+            if pool is not None:
+                if hashing is not None:
+                    hashing.result()
+                hashing = pool.submit(digest.update, chunk) if chunk else None
+        if hashing is not None:
+            hashing.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     if utf8_ok:
         try:
             decoder.decode(b"", final=True)

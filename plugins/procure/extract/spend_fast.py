@@ -265,9 +265,11 @@ def _build_sql(sf: SpendFile, plan: FastPlan) -> str:
     l2.append("t_payment_date as d" if has_date else "null::varchar as d")
     l2.append(f"{nulled('payment_date')} as payment_date_raw")
     l2.append(
-        f"regexp_extract(coalesce(t_payment_date, ''), {q(_NUMERIC)}, ['a', 'b', 'y']) as dn"
+        "(case when regexp_full_match(t_payment_date, '[0-9]{2}/[0-9]{2}/[0-9]{4}') then 1 "
+        "when regexp_full_match(t_payment_date, '[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}:[0-9]{2})?') "
+        "then 2 else 0 end) as ff"  # the two commonest forms, read by position (no capture groups)
         if has_date
-        else "null as dn"
+        else "0 as ff"
     )
     l2.append(f"coalesce(c{fpos['amount_gbp']}, chr(1)) as a_cell, coalesce(t_amount_gbp, chr(1)) as a_trim")
     l2.append(f"{nulled('amount_gbp')} as amount_raw")
@@ -316,10 +318,13 @@ def _build_sql(sf: SpendFile, plan: FastPlan) -> str:
 
     # l3, l4: the other date forms, only where the previous ones did not match
     months = "map {" + ", ".join(f"'{k}': {v}" for k, v in _MONTHS.items()) + "}"
+    dn = f"case when ff = 0 and d is not null then regexp_extract(d, {q(_NUMERIC)}, ['a', 'b', 'y']) end as dn"
     di = f"case when d is not null and dn.y = '' then regexp_extract(d, {q(_ISO)}, ['y', 'm', 'd']) end as di"
     dm = f"case when d is not null and dn.y = '' and di.y = '' then regexp_extract(d, {q(_NAMED)}, ['d', 'm', 'y']) end as dm"
     pd = (
         "(case "
+        f"when ff = 1 then {mkdate('substr(d, 7, 4)::int', 'substr(d, 4, 2)::int', 'substr(d, 1, 2)::int')} "
+        f"when ff = 2 then {mkdate('substr(d, 1, 4)::int', 'substr(d, 6, 2)::int', 'substr(d, 9, 2)::int')} "
         f"when dn.y <> '' then {mkdate(year('dn.y'), 'dn.b::int', 'dn.a::int')} "
         f"when di.y <> '' then {mkdate('di.y::int', 'di.m::int', 'di.d::int')} "
         f"when dm.y <> '' then {mkdate(year('dm.y'), f'{months}[lower(dm.m)]', 'dm.d::int')} "
@@ -335,7 +340,8 @@ def _build_sql(sf: SpendFile, plan: FastPlan) -> str:
     return (
         f"with l1 as (select {', '.join(l1)} from {_read_csv(plan, sf.delimiter, width)}), "
         f"l2 as (select {', '.join(l2)} from l1), "
-        f"l3 as (select *, {di} from l2), "
+        f"l2b as (select *, {dn} from l2), "
+        f"l3 as (select *, {di} from l2b), "
         f"l4 as (select *, {dm} from l3), "
         f"l5 as (select *, {pd} as payment_date, {amount('a_cell', 'a_trim')} as amount_gbp, {vat} as irrecoverable_vat_gbp from l4) "
         f"select {', '.join(TEXT_FIELDS)}, payment_date, payment_date_raw, amount_gbp, amount_raw, "

@@ -87,12 +87,16 @@ def _context_figures(con, as_of: date) -> dict[str, Any]:
     months = con.execute(
         "select count(*) from (select distinct council_id, date_trunc('month', payment_date) from raw.spend_lines) m"
     ).fetchall()[0][0]
+    loaded_for = con.execute("select max(loaded_at) from raw.spend_files").fetchall()[0][0]
+    loaded_for = loaded_for.replace(tzinfo=None) if loaded_for else datetime.combine(as_of, datetime.min.time())
     return {
         "raw_spend_rows": int(rows),
         "raw_spend_total": float(total),
         "council_months": int(months),
         "min_payment_date": datetime(2000, 1, 1),
-        "max_payment_date": datetime.combine(as_of, datetime.min.time()),
+        # "future" = after the later of the run's date and the date the data was loaded for,
+        # so a backfill of a past month does not call later, already-loaded months future
+        "max_payment_date": max(datetime.combine(as_of, datetime.min.time()), loaded_for),
         "first_payment_date": first,
     }
 
