@@ -385,6 +385,13 @@ def fmt_table(results: dict[str, Any]) -> str:
     return "\n".join([head, *lines, "", *(target(k) for k in keys)])
 
 
+def save_partial(out: Path, size_name: str, rows: int, **measured: Any) -> None:
+    """What is measured so far (``complete: false``): a long run that is stopped still leaves figures."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"complete": False, "size": size_name, "rows": rows, **measured}
+    out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+
 def run(
     size_name: str, work: Path, out: Path, pg_database: str, workers: int, skip: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
@@ -408,6 +415,7 @@ def run(
         m = runner.run(stage, last_month=months[-1].isoformat(), first_month=months[0].isoformat())
         m["rows_per_s"] = round(rows / m["seconds"], 1)
         stages[stage] = m
+        save_partial(out, size_name, rows, stages=stages)
     ingest = stages["ingest"]["result"]
     accounted = ingest["rows_loaded"] + ingest["rows_quarantined"]
     if accounted != rows:
@@ -418,16 +426,19 @@ def run(
     (main_dir / "floor.duckdb").unlink(missing_ok=True)
     floor["rows_per_s"] = round(rows / floor["seconds"], 1)
 
+    save_partial(out, size_name, rows, stages=stages, raw_floor=floor)
     if "incremental" in skip:
         incremental = {"skipped": "--skip incremental", "ratio": None}
     else:
         incremental = measure_incremental(runner, work, size)
+    save_partial(out, size_name, rows, stages=stages, raw_floor=floor, incremental=incremental)
     if "postgres" in skip:
         postgres = {"skipped": "--skip postgres"}
     else:
         postgres = measure_postgres(runner, work, size, {"env": env}, pg_database)
     pipeline_s = round(sum(s["seconds"] for s in stages.values()), 3)
     results = {
+        "complete": True,
         "size": size_name,
         "councils": size.councils,
         "months": size.months,

@@ -1,7 +1,9 @@
 """Publishes the annual strategy-review extracts per council (CSV, Parquet, one XLSX, README, manifest.json).
 
-Triggered by a passed quality gate; extracts the latest fiscal year whose last month is
-loaded, or the `fiscal_year` parameter (start year, e.g. 2024 for 2024-25). The folder is
+Runs yearly on 1 June, after the fiscal year (April-March) has closed and its last
+payments have arrived, extracting that year; and when the quality gate passes, extracting
+the latest fiscal year whose last month is loaded. The `fiscal_year` parameter (start
+year, e.g. 2024 for 2024-25) re-publishes any past year. The folder is
 swapped in whole and is byte-identical on re-run; a personal-looking payee name or a
 failed gate stops it and leaves the previous extracts untouched.
 """
@@ -9,13 +11,15 @@ failed gate stops it and leaves the previous extracts untouched.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
 
 
 @dag(
-    schedule=[GATED_MARTS],
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 7 1 6 *", timezone="Europe/London"), assets=GATED_MARTS
+    ),
     start_date=pendulum.datetime(2024, 4, 1, tz="Europe/London"),
     catchup=False,
     max_active_runs=1,
@@ -26,10 +30,14 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
 )
 def publish_strategy_review():
     @task(pool=WRITER_POOL, **NO_RETRY)  # DuckDB: a reader cannot open the file while another process writes
-    def extract(params=None):
+    def extract(params=None, dag_run=None):
         from procure.tasks import publish_strategy_reviews
 
-        return publish_strategy_reviews(params.get("fiscal_year") if params else None)
+        year = params.get("fiscal_year") if params else None
+        if year is not None:
+            return publish_strategy_reviews(year)
+        # on the clock (or manual for a date): the year that closed before it; gate-triggered: the latest
+        return publish_strategy_reviews(as_of=dag_run.logical_date)
 
     extract()
 

@@ -1,5 +1,5 @@
-"""Per loaded file: its payments fall inside its own period, and it is not another file's
-payments loaded again under a different name (duplicate-file detection).
+"""Per loaded file: its payments fall inside its own period, it names its payees, and it is
+not another file's payments loaded again under a different name (duplicate-file detection).
 
 ``overlap_share`` is the largest share of a file's payment fingerprints (date, supplier,
 amount, transaction number) that another file of the same council also contains.
@@ -18,7 +18,7 @@ from expectations._common import critical, warning
 TABLE = "raw.spend_lines"
 QUERY = """
 with lines as (
-    select council_id, source_file, payment_date,
+    select council_id, source_file, payment_date, supplier_name,
            coalesce(supplier_name, '') || '|' || cast(amount_gbp as varchar) || '|'
            || cast(payment_date as varchar) || '|' || coalesce(transaction_number, '') as fingerprint
     from raw.spend_lines
@@ -32,7 +32,8 @@ file_months as (
 ),
 files as (
     select l.council_id, l.source_file, count(*) as line_count, min(m.month) as main_month,
-           count(distinct l.fingerprint) as fingerprints
+           count(distinct l.fingerprint) as fingerprints,
+           avg(case when l.supplier_name is null then 0.0 else 1.0 end) as named_share
     from lines l
     join file_months m on m.council_id = l.council_id and m.source_file = l.source_file and m.rank_in_file = 1
     group by 1, 2
@@ -55,7 +56,7 @@ overlap as (
     from shared s join files f using (council_id, source_file)
     group by 1, 2
 )
-select f.council_id, f.source_file, f.line_count, f.main_month, p.in_period_share,
+select f.council_id, f.source_file, f.line_count, f.main_month, p.in_period_share, f.named_share,
        coalesce(o.overlap_share, 0.0) as overlap_share
 from files f
 join in_period p using (council_id, source_file)
@@ -68,4 +69,6 @@ def build(ctx: dict[str, Any]) -> list:
         critical(gxe.ExpectColumnValuesToBeBetween, column="overlap_share", min_value=0.0, max_value=0.5),
         warning(gxe.ExpectColumnValuesToBeBetween, column="in_period_share", min_value=0.8, max_value=1.0),
         critical(gxe.ExpectColumnValuesToBeUnique, column="source_file"),
+        # a file that names the payee on fewer than 95% of its lines was exported wrongly
+        critical(gxe.ExpectColumnValuesToBeBetween, column="named_share", min_value=0.95, max_value=1.0),
     ]

@@ -225,6 +225,17 @@ def latest_complete_fiscal_year(council_id: str, warehouse: Path | None = None) 
     return year
 
 
+def month_before(day: date | datetime) -> date:
+    """The calendar month before ``day``: what a pack run on the clock (e.g. 12 April) reports on."""
+    first = date(day.year, day.month, 1)
+    return date(first.year - 1, 12, 1) if first.month == 1 else date(first.year, first.month - 1, 1)
+
+
+def fiscal_year_closed_before(day: date | datetime, start_month: int = 4) -> int:
+    """Start year of the latest fiscal year that ended before ``day`` (1 June 2025 -> 2024 for 2024-25)."""
+    return day.year - 1 if day.month >= start_month else day.year - 2
+
+
 def publish_board_packs(month: date | None = None, warehouse: Path | None = None) -> dict[str, str]:
     from procure.publish.board_pack import publish_board_pack
 
@@ -236,11 +247,19 @@ def publish_board_packs(month: date | None = None, warehouse: Path | None = None
     return out
 
 
-def publish_strategy_reviews(fy_start_year: int | None = None, warehouse: Path | None = None) -> dict[str, str]:
+def publish_strategy_reviews(
+    fy_start_year: int | None = None, warehouse: Path | None = None, as_of: date | datetime | None = None
+) -> dict[str, str]:
+    """Extracts for ``fy_start_year``; else the year that closed before ``as_of``; else the latest complete one."""
     from procure.publish.strategy_review import publish_strategy_review
 
     out = {}
     for council in load_councils():
-        year = fy_start_year if fy_start_year is not None else latest_complete_fiscal_year(council.id, warehouse)
+        if fy_start_year is not None:
+            year = fy_start_year
+        elif as_of is not None:
+            year = fiscal_year_closed_before(as_of, council.fiscal_year_start_month)
+        else:
+            year = latest_complete_fiscal_year(council.id, warehouse)
         out[council.id] = str(publish_strategy_review(council, year, warehouse))
     return out

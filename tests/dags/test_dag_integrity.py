@@ -34,8 +34,8 @@ EXPECTED_DAGS: dict[str, tuple[str, str]] = {
     "ingest_procurement_notices": ("io", "cron"),
     "build_warehouse": ("deterministic", "assets"),
     "quality_gate": ("deterministic", "assets"),
-    "publish_board_pack": ("deterministic", "assets"),
-    "publish_strategy_review": ("deterministic", "assets"),
+    "publish_board_pack": ("deterministic", "assets_or_cron"),
+    "publish_strategy_review": ("deterministic", "assets_or_cron"),
 }
 INGEST_DAGS = {d for d in EXPECTED_DAGS if d.startswith("ingest_")}
 PUBLISH_DAGS = {d for d in EXPECTED_DAGS if d.startswith("publish_")}
@@ -175,8 +175,12 @@ def test_explicit_schedule(dags, dag_id):
     if schedule_kind == "cron":
         assert isinstance(timetable, CronTriggerTimetable), f"{dag_id}: {type(timetable).__name__}"
         assert timetable.asset_condition is None
+    elif schedule_kind == "assets_or_cron":
+        # publishing runs on the clock (monthly pack, yearly review) and when the gate passes; a clock
+        # run is still gated: the publishers refuse unless the latest gate run passed (require_gate)
+        assert type(timetable).__name__ == "AssetOrTimeSchedule", f"{dag_id}: {type(timetable).__name__}"
+        assert _schedule_asset_uris(dag) == {GATED_MARTS_URI}, f"{dag_id}: must wait on the gated marts only"
     else:
-        # asset-triggered only: an AssetOrTimeSchedule would also run on the clock, ungated
         assert type(timetable).__name__ == "AssetTriggeredTimetable", f"{dag_id}: {type(timetable).__name__}"
         assert _schedule_asset_uris(dag), f"{dag_id}: asset schedule with no assets"
 
@@ -510,3 +514,11 @@ def test_parse_harness_allows_only_reading_the_dbt_project(tmp_path):
     opened = [e["detail"] for e in result["events"] if e["event"] == "open"]
     assert not any("manifest.json" in detail for detail in opened), opened
     assert any("written.json" in detail for detail in opened), opened
+
+
+def test_board_pack_has_a_deadline_alert(dags):
+    """A late monthly pack alerts (procure.alerts.board_pack_late) instead of going unnoticed."""
+    dag = _dag(dags, "publish_board_pack")
+    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert deadlines and deadlines[0] is not None, "publish_board_pack has no deadline"
+    assert "board_pack_late" in str(deadlines[0].callback.serialize()["path"])

@@ -72,6 +72,7 @@ def test_bench_tiny_writes_results_with_the_issue_keys(tmp_path):
     assert "raw floor (read_csv)" in proc.stdout
 
     r = json.loads(out.read_text())
+    assert r["complete"] is True  # the partial saves along the way were replaced by the whole run
     for key in ("rows", "stages", "raw_floor_s", "pipeline_over_raw_floor", "peak_rss_gb", "incremental_ratio"):
         assert key in r, key
     assert "postgres_over_duckdb" in r

@@ -7,12 +7,14 @@ realistic defect into the raw layer, rebuilds the marts and runs the gate again.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -32,12 +34,13 @@ def _tree_hashes(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory, sample_dir):
-    """A gate-passed, published warehouse on the sample data."""
+    """A gate-passed, published warehouse on a private copy of the sample data."""
     base = tmp_path_factory.mktemp("good")
+    shutil.copytree(sample_dir, base / "sample")
     env = {
         "PROCURE_WAREHOUSE": str(base / "w.duckdb"),
         "PROCURE_PUBLISH_DIR": str(base / "publish"),
-        "PROCURE_CONFIG": str(write_config(base / "councils.yml", sample_dir)),
+        "PROCURE_CONFIG": str(write_config(base / "councils.yml", base / "sample")),
         "DBT_TARGET_PATH": str(base / "dbt_target"),
         "DBT_LOG_PATH": str(base / "dbt_logs"),
         "PROCURE_LANDING_DIR": str(base / "landing"),
@@ -59,16 +62,36 @@ def good(tmp_path_factory, sample_dir):
 
 @pytest.fixture
 def copy_of_good(good, tmp_path, monkeypatch):
-    """A private copy of the good warehouse, with the good published outputs in place."""
-    base, env = good
+    """A private copy of the good warehouse, drop folder and published outputs."""
+    base, _ = good
     shutil.copy(base / "w.duckdb", tmp_path / "w.duckdb")
     shutil.copytree(base / "publish", tmp_path / "publish")
+    shutil.copytree(base / "sample", tmp_path / "sample")
+    shutil.copytree(base / "landing", tmp_path / "landing")
     monkeypatch.setenv("PROCURE_WAREHOUSE", str(tmp_path / "w.duckdb"))
     monkeypatch.setenv("PROCURE_PUBLISH_DIR", str(tmp_path / "publish"))
-    monkeypatch.setenv("PROCURE_CONFIG", env["PROCURE_CONFIG"])
+    monkeypatch.setenv("PROCURE_CONFIG", str(write_config(tmp_path / "councils.yml", tmp_path / "sample")))
+    monkeypatch.setenv("PROCURE_LANDING_DIR", str(tmp_path / "landing"))
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt_logs"))
     return tmp_path
+
+
+def _read_spend(path: Path) -> tuple[list[list[str]], int, list[str]]:
+    """A sample payment file as (rows, header index, header) with the stdlib, in its own encoding."""
+    with path.open(encoding="cp1252", newline="") as f:
+        rows = list(csv.reader(f))
+    at = next(i for i, r in enumerate(rows) if "Supplier Name" in r)
+    return rows, at, rows[at]
+
+
+def _write_spend(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="cp1252", newline="") as f:
+        csv.writer(f, lineterminator="\r\n").writerows(rows)
+
+
+def _drop(tmp: Path) -> Path:
+    return tmp / "sample" / "norwich" / "spend"
 
 
 def _inject(warehouse: Path, *statements: str) -> None:
@@ -80,30 +103,29 @@ def _inject(warehouse: Path, *statements: str) -> None:
         con.close()
 
 
-def _gate_blocks_and_outputs_unchanged(tmp: Path, expected_suite: str, expected_column: str | None):
+def _gate_blocks_and_outputs_unchanged(tmp: Path, expected_suite: str, expected_column: str):
     from procure import tasks
     from procure.publish.atomic import GateNotPassed
     from procure.quality.gate import QualityGateFailed
 
     before = _tree_hashes(tmp / "publish")
     assert before, "the good run published nothing: the comparison would prove nothing"
+    tasks.ingest_spend("bad", AS_OF)  # the bad file goes through the real loader
     tasks.build_warehouse()
     with pytest.raises(QualityGateFailed) as failed:
         tasks.quality_gate("bad", AS_OF)
     message = str(failed.value)
-    assert f"[critical] {expected_suite}" in message, message
-    if expected_column:
-        assert expected_column in message, message
+    assert f"[critical] {expected_suite}.{expected_column}" in message, message
 
     con = duckdb.connect(str(tmp / "w.duckdb"))
     try:
         recorded = con.execute(
-            "select suite, column_name, expectation from ops.quality_results "
+            "select suite, column_name, observed from ops.quality_results "
             "where run_id = 'bad' and severity = 'critical' and not success"
         ).fetchall()
     finally:
         con.close()
-    assert any(r[0] == expected_suite for r in recorded), recorded  # readable in the results table
+    assert (expected_suite, expected_column) in [(r[0], r[1]) for r in recorded], recorded
 
     with pytest.raises(GateNotPassed):
         tasks.publish_board_packs()
@@ -113,32 +135,34 @@ def _gate_blocks_and_outputs_unchanged(tmp: Path, expected_suite: str, expected_
 
 
 def test_amounts_times_100_fail_the_gate(copy_of_good):
-    # pence exported as pounds: one month's amounts x100
-    _inject(
-        copy_of_good / "w.duckdb",
-        "update raw.spend_lines set amount_gbp = amount_gbp * 100 "
-        "where payment_date >= date '2024-11-01' and payment_date < date '2024-12-01'",
-    )
+    """November re-issued with pence exported as pounds: it replaces November, then the gate stops it."""
+    rows, at, header = _read_spend(_drop(copy_of_good) / "norwich_spend_2024-11.csv")
+    col = header.index("Amount")
+    for r in rows[at + 1 :]:
+        if r and r[col].strip():
+            r[col] = f"{Decimal(r[col].replace(',', '').strip()) * 100:.2f}"
+    _write_spend(_drop(copy_of_good) / "norwich_spend_2024-11_corrected.csv", rows)
     _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_months", "amount_ratio")
 
 
 def test_same_month_loaded_twice_fails_the_gate(copy_of_good):
-    # the October file's lines arrive again in a file of another name (e.g. a quarterly re-export)
-    _inject(
-        copy_of_good / "w.duckdb",
-        "insert into raw.spend_lines select * replace ("
-        "'norwich_spend_2024-10_reissued.csv' as source_file, md5('reissue') as file_sha256) "
-        "from raw.spend_lines where source_file = 'norwich_spend_2024-10.csv'",
-    )
+    """A re-export covering October and November arrives under another name: their payments are doubled."""
+    oct_rows, oct_at, _ = _read_spend(_drop(copy_of_good) / "norwich_spend_2024-10.csv")
+    nov_rows, nov_at, _ = _read_spend(_drop(copy_of_good) / "norwich_spend_2024-11.csv")
+    combined = oct_rows[: oct_at + 1] + oct_rows[oct_at + 1 :] + nov_rows[nov_at + 1 :]
+    _write_spend(_drop(copy_of_good) / "norwich_spend_oct-nov_reexport.csv", combined)
     _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_files", "overlap_share")
 
 
 def test_supplier_names_missing_beyond_tolerance_fail_the_gate(copy_of_good):
-    _inject(
-        copy_of_good / "w.duckdb",
-        "update raw.spend_lines set supplier_name = null where record_index % 10 = 0",
-    )
-    _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_lines", "supplier_name")
+    """December re-issued with one payee name in ten missing."""
+    rows, at, header = _read_spend(_drop(copy_of_good) / "norwich_spend_2024-12.csv")
+    col = header.index("Supplier Name")
+    for i, r in enumerate(rows[at + 1 :]):
+        if r and i % 10 == 0:
+            r[col] = ""
+    _write_spend(_drop(copy_of_good) / "norwich_spend_2024-12_v2.csv", rows)
+    _gate_blocks_and_outputs_unchanged(copy_of_good, "raw_spend_files", "named_share")
 
 
 def _procure_check(env_extra: dict[str, str]) -> subprocess.CompletedProcess:

@@ -1,16 +1,17 @@
 {#- One row per payment line: the grain every spend figure in the board pack sums from.
 
-    Incremental by source file (delete+insert on council_id + source_file): a run rebuilds only the
-    files whose build_fingerprint changed - a new or replaced file (its SHA-256), or a change in what its
-    lines are built from (resolved supplier, category, supplier flags, contracts, fiscal calendar) - so a new
-    month does not rebuild history, a replaced month is rebuilt whole, and a second run changes nothing.
+    Incremental by source file (delete+insert on council_id + source_file): a run rebuilds only the files
+    whose build_fingerprint changed - a new or replaced file (its SHA-256, its lines' amounts and dates), or
+    a change in what its lines are built from (resolved supplier, category, supplier flags, contracts,
+    fiscal calendar) - so a new month does not rebuild history, a replaced month is rebuilt whole, and a
+    second run changes nothing.
     The post-hook removes files that are no longer loaded. Same SQL on DuckDB and PostgreSQL. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['council_id', 'source_file'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         post_hook="delete from {{ this }} where council_id || '|' || source_file not in (select council_id || '|' || source_file from {{ ref('int_spend_lines_classified') }})"
     )
 }}
@@ -96,6 +97,8 @@ file_fingerprint as (
             || '#' || max(reference_fingerprint.fingerprint)
             || '#' || string_agg(
                 lines.spend_line_id
+                || '|' || cast(lines.amount_gbp as varchar)
+                || '|' || cast(lines.payment_date as varchar)
                 || '|' || lines.supplier_id
                 || '|' || coalesce(lines.category_l1, '')
                 || '|' || coalesce(lines.category_l2, '')
