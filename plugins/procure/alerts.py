@@ -1,4 +1,4 @@
-"""Failure alerts, the late-pack deadline alert and the run summary, as Airflow callbacks.
+"""Failure alerts (a late board pack among them) and the run summary, as Airflow callbacks.
 
 Alerts go to the task log and to a notifier chosen by the Airflow connection
 ``procure_alerts`` (set e.g. ``AIRFLOW_CONN_PROCURE_ALERTS``):
@@ -167,18 +167,3 @@ def on_task_failure(context: dict[str, Any]) -> None:
         notify(f"{payload['dag_id']}.{payload['task_id']} failed", payload)
     except Exception as exc:  # a broken notifier must not hide the original failure
         log.error("alert notifier failed: %s", exc)
-
-
-def board_pack_late(**kwargs: Any) -> None:
-    """Deadline callback: the monthly board pack has not been published in time."""
-    context = kwargs.get("context") or {}
-    dag_run = context.get("dag_run") if isinstance(context, dict) else None
-    notify(
-        "monthly board pack is late",
-        {
-            "dag_id": "publish_board_pack",
-            "run_id": getattr(dag_run, "run_id", None),
-            "detail": "the board pack was not published within the deadline; check the quality gate and "
-            "the ingest DAGs for a missing or failed source",
-        },
-    )

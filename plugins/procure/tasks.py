@@ -225,6 +225,10 @@ def latest_complete_fiscal_year(council_id: str, warehouse: Path | None = None) 
     return year
 
 
+class BoardPackLate(RuntimeError):
+    """The month's board pack could not be published by its deadline (the failure alert says why)."""
+
+
 def month_before(day: date | datetime) -> date:
     """The calendar month before ``day``: what a pack run on the clock (e.g. 12 April) reports on."""
     first = date(day.year, day.month, 1)

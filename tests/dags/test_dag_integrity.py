@@ -514,11 +514,3 @@ def test_parse_harness_allows_only_reading_the_dbt_project(tmp_path):
     opened = [e["detail"] for e in result["events"] if e["event"] == "open"]
     assert not any("manifest.json" in detail for detail in opened), opened
     assert any("written.json" in detail for detail in opened), opened
-
-
-def test_board_pack_has_a_deadline_alert(dags):
-    """A late monthly pack alerts (procure.alerts.board_pack_late) instead of going unnoticed."""
-    dag = _dag(dags, "publish_board_pack")
-    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
-    assert deadlines and deadlines[0] is not None, "publish_board_pack has no deadline"
-    assert "board_pack_late" in str(deadlines[0].callback.serialize()["path"])

@@ -77,3 +77,19 @@ def test_failed_task_alerts_and_is_recorded(isolated_env, airflow_db, webhook):
         con.close()
     assert [(r[0], r[1], r[2]) for r in rows] == [("quality_gate", "run_checkpoints", "failed")]
     assert rows[0][3]
+
+
+def test_board_pack_not_publishable_on_its_day_alerts_as_late(isolated_env, airflow_db, webhook):
+    """On the 12th, last month's pack is due: without a passed gate the run fails as late and alerts."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from procure.warehouse import connect
+
+    connect().close()  # nothing loaded, no gate run
+    dag = DagBag(dag_folder=str(ROOT / "dags" / "publish_board_pack.py")).get_dag("publish_board_pack")
+    run = dag.test(logical_date=datetime(2025, 5, 12, 6, tzinfo=UTC))
+    assert str(run.state).endswith("failed")
+    alerts = [a["body"] for a in webhook]
+    assert len(alerts) == 1, alerts
+    assert "board pack for April 2025 is late" in alerts[0]["error"]
+    assert not (isolated_env["publish"] / "board_pack").exists()
