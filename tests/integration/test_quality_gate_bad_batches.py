@@ -24,6 +24,15 @@ from conftest import write_config
 AS_OF = date(2025, 4, 5)
 
 
+def _copy_warehouse(src: Path, dst: Path) -> None:
+    """The DuckDB file with its write-ahead log: recent writes (dbt-duckdb keeps its in-process
+    connection open, so nothing is checkpointed yet) live in the .wal until a checkpoint."""
+    shutil.copy(src, dst)
+    wal = src.with_name(src.name + ".wal")
+    if wal.exists():
+        shutil.copy(wal, dst.with_name(dst.name + ".wal"))
+
+
 def _tree_hashes(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -64,7 +73,7 @@ def good(tmp_path_factory, sample_dir):
 def copy_of_good(good, tmp_path, monkeypatch):
     """A private copy of the good warehouse, drop folder and published outputs."""
     base, _ = good
-    shutil.copy(base / "w.duckdb", tmp_path / "w.duckdb")
+    _copy_warehouse(base / "w.duckdb", tmp_path / "w.duckdb")
     shutil.copytree(base / "publish", tmp_path / "publish")
     shutil.copytree(base / "sample", tmp_path / "sample")
     shutil.copytree(base / "landing", tmp_path / "landing")
@@ -180,7 +189,7 @@ def _procure_check(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
 def test_procure_check_exit_status(good, tmp_path):
     base, env = good
     # the good copy passes
-    shutil.copy(base / "w.duckdb", tmp_path / "good.duckdb")
+    _copy_warehouse(base / "w.duckdb", tmp_path / "good.duckdb")
     ok = _procure_check(
         {**env, "PROCURE_WAREHOUSE": str(tmp_path / "good.duckdb"), "PROCURE_PUBLISH_DIR": str(tmp_path / "p1")}
     )
@@ -188,7 +197,7 @@ def test_procure_check_exit_status(good, tmp_path):
     assert "quality gate PASSED" in ok.stdout
 
     # one month of fct_spend x100: non-zero exit, the reason printed
-    shutil.copy(base / "w.duckdb", tmp_path / "bad.duckdb")
+    _copy_warehouse(base / "w.duckdb", tmp_path / "bad.duckdb")
     _inject(
         tmp_path / "bad.duckdb",
         "update marts.fct_spend set amount_gbp = amount_gbp * 100 where payment_month = date '2024-07-01'",
@@ -199,3 +208,24 @@ def test_procure_check_exit_status(good, tmp_path):
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "quality gate FAILED" in bad.stdout
     assert "fct_spend.amount_gbp" in bad.stdout
+
+
+def test_board_pack_reports_pipeline_failures_from_the_run_summary(copy_of_good):
+    """A failed task recorded in ops.task_runs for the month shows in the pack's data-quality panel."""
+    from procure import tasks
+    from procure.alerts import TASK_RUNS_DDL
+
+    _inject(
+        copy_of_good / "w.duckdb",
+        TASK_RUNS_DDL,
+        "insert into ops.task_runs values ('scheduled__2024-11-05', 'ingest_finance_spend', 'load_file', 3, 1, "
+        "timestamp '2024-11-05 06:00', timestamp '2024-12-05 06:00', 'failed', 1.5, null, "
+        "'norwich_spend_2024-11.csv: no payment lines', timestamp '2024-11-05 06:01')",
+    )
+    html = Path(tasks.publish_board_packs(date(2024, 11, 1))["norwich"]).read_text(encoding="utf-8")
+    panel = html[html.index("Pipeline failures this month") :]
+    assert "ingest_finance_spend" in panel[:3000]
+    assert "no payment lines" in panel[:3000]
+    other = Path(tasks.publish_board_packs(date(2024, 12, 1))["norwich"]).read_text(encoding="utf-8")
+    december = other[other.index("Pipeline failures this month") :]
+    assert "ingest_finance_spend" not in december[:1500]

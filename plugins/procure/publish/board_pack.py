@@ -438,7 +438,20 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
             notices_latest is None or (month_end - notices_latest).days > 90,
         ),
     ]
+    # pipeline failures recorded by the Airflow callbacks (procure.alerts -> ops.task_runs) for runs
+    # whose data interval starts in the reporting month; successes are not listed, so re-publishing
+    # a month does not change its pack
+    failures = []
+    if _has_table(con, "ops", "task_runs"):
+        failures = _rows(
+            con,
+            "select dag_id, task_id, count(*) as failures, max(interval_start) as last_interval, "
+            "max(error) as error from ops.task_runs where status = 'failed' "
+            "and interval_start >= ? and interval_start < ? group by 1, 2 order by 1, 2",
+            [month, month_end],
+        )
     return {
+        "failures": failures,
         "files": files,
         "records": sum(f["records"] for f in files),
         "accepted": sum(f["accepted"] for f in files),
@@ -768,6 +781,12 @@ def render_html(con_or_data, council: Council | None = None, month: date | None 
             "warnings",
             [("Table", "text"), ("Column", "text"), ("Expectation", "text"), ("Observed", "text")],
             [[w["suite"], w["column_name"], w["expectation"], w["observed"]] for w in q["warnings"]],
+        )
+        + "<h3>Pipeline failures this month (ops.task_runs)</h3>"
+        + table(
+            "pipeline_failures",
+            [("DAG", "text"), ("Task", "text"), ("Failed runs", "count"), ("Last error", "text")],
+            [[f["dag_id"], f["task_id"], f["failures"], (f["error"] or "")[:160]] for f in q.get("failures", [])],
         )
         + "<h3>Rows quarantined by reason</h3>"
         + table(
