@@ -163,6 +163,7 @@ class Runner:
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.count = 0
+        self.children: list[dict[str, Any]] = []  # every child's tag, seconds and peak RSS: who set the peak
 
     def run(self, stage: str, env: dict[str, str] | None = None, **args: Any) -> dict[str, Any]:
         self.count += 1
@@ -182,6 +183,9 @@ class Runner:
             tail = log_path.read_text(errors="replace").splitlines()[-25:]
             raise StageFailed(f"stage {stage} failed (exit {proc.returncode}); log {log_path}:\n" + "\n".join(tail))
         out = json.loads(result_path.read_text())
+        self.children.append(
+            {"tag": tag, "seconds": round(out["seconds"], 3), "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 3)}
+        )
         return {
             "seconds": round(out["seconds"], 3),
             "wall_s": round(wall, 3),
@@ -349,6 +353,7 @@ def measure_postgres(runner: Runner, work: Path, size: Size, main: dict[str, Any
         "duckdb_dbt_s": duck["seconds"],
         "postgres_dbt_s": pg["seconds"],
         "mirror_s": mirror["seconds"],
+        "mirror_peak_rss_gb": mirror["peak_rss_gb"],
         "duckdb_peak_rss_gb": duck["peak_rss_gb"],
         "postgres_client_peak_rss_gb": pg["peak_rss_gb"],
         "nodes": {"duckdb": duck["result"]["nodes"], "postgres": pg["result"]["nodes"]},
@@ -397,6 +402,7 @@ def run(
 ) -> dict[str, Any]:
     size = SIZES[size_name]
     work.mkdir(parents=True, exist_ok=True)
+    load_at_start = os.getloadavg()
     started = time.perf_counter()
     data = work / "data"
     gen = generate(data, size.councils, size.months, FIRST_MONTH, size.lines_per_year, SEED, workers)
@@ -454,6 +460,8 @@ def run(
         "raw_floor_s": floor["seconds"],
         "pipeline_over_raw_floor": round(pipeline_s / floor["seconds"], 3),
         "peak_rss_gb": round(runner.peak_rss_kb / 1024**2, 3),
+        "peak_rss_child": max(runner.children, key=lambda c: c["peak_rss_gb"])["tag"],
+        "children": runner.children,
         "incremental": incremental,
         "incremental_ratio": incremental["ratio"],
         "postgres": postgres,
@@ -461,7 +469,8 @@ def run(
         "targets": TARGETS,
         "machine": {
             "cpus": os.cpu_count(),
-            "load_average_at_start": os.getloadavg(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg(),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },

@@ -177,7 +177,9 @@ def ingest_notices(run_id: str, until: date | datetime | None = None, warehouse:
     return out
 
 
-def build_warehouse(target: str = "duckdb", warehouse: Path | None = None) -> dict[str, Any]:
+def build_warehouse(
+    target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False
+) -> dict[str, Any]:
     """Resolve supplier names (DuckDB only: PostgreSQL gets the table from the raw mirror), then dbt build."""
     from procure.transform.dbt_build import build
 
@@ -186,7 +188,7 @@ def build_warehouse(target: str = "duckdb", warehouse: Path | None = None) -> di
         from procure.transform.supplier_match import write_matches
 
         out["suppliers"] = _timed("supplier resolution", write_matches, warehouse)
-    lines = _timed("dbt build", build, target=target, warehouse=warehouse)
+    lines = _timed("dbt build", build, target=target, warehouse=warehouse, full_refresh=full_refresh)
     out["nodes"] = len(lines)
     return out
 

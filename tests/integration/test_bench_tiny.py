@@ -91,6 +91,8 @@ def test_bench_tiny_writes_results_with_the_issue_keys(tmp_path):
     assert r["raw_floor"]["result"]["rows"] == r["rows"] + r["files"]
     assert r["pipeline_over_raw_floor"] == round(r["pipeline_s"] / r["raw_floor_s"], 3) > 0
     assert 0 < r["peak_rss_gb"] < 4
+    assert r["peak_rss_gb"] == max(c["peak_rss_gb"] for c in r["children"])
+    assert [c["tag"] for c in r["children"]] == ["01_ingest", "02_build", "03_gate", "04_publish", "05_floor"]
 
     assert r["incremental_ratio"] is None and r["incremental"]["skipped"]
     assert r["postgres_over_duckdb"] is None and r["postgres"]["skipped"]

@@ -48,7 +48,7 @@ contracts as (
 
 ),
 
-reference_fingerprint as (
+reference_fingerprint as materialized (
 
     -- everything outside the file that a line's columns depend on
     select
@@ -87,7 +87,9 @@ reference_fingerprint as (
 
 ),
 
-file_fingerprint as (
+-- materialized: computed once per file, not re-evaluated per line after the joins below
+-- (inlined, it cost rows x file size: ~90% of the dbt build). Valid on DuckDB and PostgreSQL 12+.
+file_fingerprint as materialized (
 
     select
         lines.council_id,
