@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -48,7 +49,7 @@ def sample_data(out: Path) -> None:
 
 @main.group()
 def ingest() -> None:
-    """Land and load council files: `spend`, `contracts` (one council) or `all`."""
+    """Land and load: `spend`, `contracts` (one council), `contracts-finder`, `find-a-tender` or `all`."""
 
 
 def _run_day(as_of: str | None) -> date:
@@ -162,6 +163,90 @@ def ingest_contracts(council_id: str, files: tuple[Path, ...], run_id: str, as_o
     _ingest_files("contracts", council_id, files, run_id, as_of, as_json)
 
 
+def _when(value: str | None, option: str):
+    """A date (``2025-01-01``) or UTC timestamp (``2025-01-01T06:00:00Z``) as naive UTC."""
+    if value is None:
+        return None
+    from procure.extract.ocds_harvest import _utc
+
+    try:
+        return _utc(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD or an ISO 8601 timestamp, got {value!r}", param_hint=option
+        ) from exc
+
+
+def _harvest_notices(source_name: str, since: str | None, until: str, base_url: str | None, run_id: str, as_json: bool):
+    from procure.extract.ocds_harvest import HarvestError, base_urls_from_airflow, harvest, load_sources
+
+    source = load_sources()[source_name]
+    if base_url is None:
+        # as the DAG task does: the Airflow connection, else the public endpoint when enabled.
+        # Importing Airflow points its log handlers at stdout: keep stdout for the account alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            base_url = base_urls_from_airflow().get(source_name)
+        if base_url is None:
+            raise click.UsageError(
+                f"{source_name}: no --base-url, no Airflow connection {source.conn_id!r} "
+                f"(e.g. AIRFLOW_CONN_{source.conn_id.upper()}) and not enabled in config/notice_sources.yml"
+            )
+    failure = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = harvest(source, base_url, _when(until, "--until"), run_id, since=_when(since, "--since"))
+    except HarvestError as exc:
+        failure = exc
+        result = exc.result
+    account = result.as_dict() if result is not None else {"source": source_name, "errors": []}
+    if failure is not None and str(failure) not in account["errors"]:
+        account["errors"] = [*account["errors"], str(failure)]
+    account["base_url"] = base_url
+    if as_json:
+        _echo(account)
+    else:
+        click.echo(
+            f"{source_name}: {account.get('windows', 0)} window(s), {account.get('pages', 0)} page(s), "
+            f"{account.get('releases_fetched', 0)} release(s) fetched = {account.get('releases_new', 0)} new + "
+            f"{account.get('releases_changed', 0)} changed + {account.get('releases_duplicate', 0)} duplicate + "
+            f"{account.get('releases_stale', 0)} stale + {account.get('releases_rejected', 0)} rejected; "
+            f"watermark {account.get('watermark')}"
+        )
+    if failure is not None:
+        click.echo(f"harvest stopped: {failure}", err=True)
+        sys.exit(1)
+
+
+_SINCE = click.option("--since", default=None, help="Start (YYYY-MM-DD or ISO timestamp, UTC); default the watermark.")
+_UNTIL = click.option("--until", required=True, help="End, exclusive (YYYY-MM-DD or ISO timestamp, UTC).")
+_BASE_URL = click.option(
+    "--base-url", default=None, help="API root, e.g. http://127.0.0.1:8765; default the Airflow connection."
+)
+_HARVEST_JSON = click.option("--json", "as_json", is_flag=True, help="Print the harvest's account as JSON.")
+
+
+@ingest.command("contracts-finder")
+@_SINCE
+@_UNTIL
+@_BASE_URL
+@_RUN_ID
+@_HARVEST_JSON
+def ingest_contracts_finder(since: str | None, until: str, base_url: str | None, run_id: str, as_json: bool) -> None:
+    """Harvest Contracts Finder OCDS notices in date windows (exit 1 when a window fails)."""
+    _harvest_notices("contracts_finder", since, until, base_url, run_id, as_json)
+
+
+@ingest.command("find-a-tender")
+@_SINCE
+@_UNTIL
+@_BASE_URL
+@_RUN_ID
+@_HARVEST_JSON
+def ingest_find_a_tender(since: str | None, until: str, base_url: str | None, run_id: str, as_json: bool) -> None:
+    """Harvest Find a Tender OCDS notices in 6-hour windows (exit 1 when a window fails)."""
+    _harvest_notices("find_a_tender", since, until, base_url, run_id, as_json)
+
+
 @ingest.command("all")
 @_RUN_ID
 @click.option("--as-of", default=None, help="Date the run works for (YYYY-MM-DD); default today.")
@@ -195,10 +280,8 @@ def build(target: str, full_refresh: bool, manifest_only: bool) -> None:
 
     if manifest_only:
         _echo({"manifest": str(dbt_build.write_manifest())})
-    elif full_refresh:
-        _echo({"nodes": len(dbt_build.build(target, full_refresh=True))})
     else:
-        _echo(tasks.build_warehouse(target))
+        _echo(tasks.build_warehouse(target, full_refresh=full_refresh))
 
 
 @main.command()

@@ -70,6 +70,8 @@ class Council:
     contracts_glob: str = "*"
     contracts_urls: tuple[str, ...] = ()
     notices_dir: Path | None = None
+    buyer_names: tuple[str, ...] = ()  # OCDS buyer names that are this council (load_councils: default its name)
+    buyer_ids: tuple[str, ...] = ()  # OCDS buyer ids (GB-CFS-*, GB-PPON-*) that are this council
     ons_code: str | None = None
     local_postcode_prefixes: tuple[str, ...] = ()
     fiscal_year_start_month: int = 4
@@ -97,6 +99,15 @@ def _resolve(value: str | None) -> Path | None:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
 
+def _buyer_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``buyer_names`` / ``buyer_ids``: a string or a list of strings; '|' is reserved (raw.councils joins on it)."""
+    raw = entry.get(key) or []
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() and "|" not in v for v in values):
+        raise ConfigError(f"{where}: {key} must be a list of non-empty names without '|', got {raw!r}")
+    return tuple(" ".join(v.split()) for v in values)
+
+
 def load_councils(path: Path | None = None) -> list[Council]:
     """Read and validate ``councils.yml``; every problem names the file and entry."""
     path = path or config_path()
@@ -109,6 +120,7 @@ def load_councils(path: Path | None = None) -> list[Council]:
         raise ConfigError(f"{path}: expected a non-empty list under 'councils:'")
     councils: list[Council] = []
     seen: set[str] = set()
+    claimed: dict[tuple[str, str], str] = {}  # (buyer_names|buyer_ids, normalised value) -> council id
     for i, entry in enumerate(entries, start=1):
         where = f"{path}: councils entry {i}"
         if not isinstance(entry, dict):
@@ -151,6 +163,13 @@ def load_councils(path: Path | None = None) -> list[Council]:
             urls = entry.get(key) or []
             if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
                 raise ConfigError(f"{where}: {key} must be a list of URLs, got {urls!r}")
+        buyers = {key: _buyer_list(entry, key, where) for key in ("buyer_names", "buyer_ids")}
+        buyers["buyer_names"] = buyers["buyer_names"] or (str(entry["name"]).strip(),)
+        for key, values in buyers.items():
+            for value in values:
+                owner = claimed.setdefault((key, " ".join(value.upper().split())), cid)
+                if owner != cid:
+                    raise ConfigError(f"{where}: {key} {value!r} is already council {owner!r}'s")
         councils.append(
             Council(
                 id=cid,
@@ -163,6 +182,8 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 contracts_glob=str(entry.get("contracts_glob", "*")),
                 contracts_urls=tuple(entry.get("contracts_urls") or ()),
                 notices_dir=_resolve(entry.get("notices_dir")),
+                buyer_names=buyers["buyer_names"],
+                buyer_ids=buyers["buyer_ids"],
                 ons_code=str(entry["ons_code"]).strip() if entry.get("ons_code") else None,
                 local_postcode_prefixes=tuple(str(p).upper().strip() for p in prefixes),
                 fiscal_year_start_month=fy,

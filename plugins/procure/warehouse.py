@@ -24,6 +24,9 @@ create table if not exists raw.councils (
     local_postcode_prefixes varchar,          -- comma-separated districts/areas
     fiscal_year_start_month integer not null
 );
+-- '|'-joined OCDS buyer names / ids that are the council (config buyer_names, buyer_ids)
+alter table raw.councils add column if not exists buyer_names varchar;
+alter table raw.councils add column if not exists buyer_ids varchar;
 
 -- One row per version of every spend file ever offered, keyed by its bytes. status:
 -- loaded (its rows are in raw.spend_lines), superseded (a corrected file for the same

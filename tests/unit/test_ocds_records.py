@@ -147,3 +147,105 @@ def test_every_real_ocid_compiles_and_refresh_is_idempotent(tmp_path, by_ocid):
         assert title == [("Amended",)]
     finally:
         con.close()
+
+
+# --------------------------------------------------------------------------- hand-checked sample
+# Expected values written from reading the release JSON files in CF_DIR (Release17.json;
+# Release35.json + Release38.json; OneRelease.json + Release1.json), not from running the code.
+# Dates keep the wall-clock time the notice states (an offset such as +01:00 is dropped).
+# The contract period is the awarded contract's (awards[].contractPeriod), not the tender's estimate.
+
+WELLAND = "ocds-b5fd17-d1441223-b3e7-45a9-9ff6-88fcdad59f37"  # one DPS call-off award, 12 SME suppliers
+PROGRESS = "ocds-b5fd17-75afe551-b5e4-4538-a546-0547477d0f9f"  # a tender published, then edited 87 s later
+MERTON = "ocds-b5fd17-e3b5f385-5989-4cf1-8849-01c247fc9c30"  # a direct award; the same release in two files
+
+HAND_CHECKED = {
+    WELLAND: {
+        "release_count": 1,
+        "release_ids": "a7425cdc-e7f7-44cc-a75a-7f77eeff79a7-819935",
+        "latest_release_date": datetime(2025, 1, 23, 17, 32, 10),
+        "buyer_id": "GB-SRS-sid4gov.cabinetoffice.gov.uk/SjTw969a",
+        "buyer_name": "Welland Procurement Unit",
+        "title": "RCC-1118-S-DPS Home to School DPS",
+        "tender_status": "complete",
+        "cpv_code": "60120000",
+        "tender_value_gbp": Decimal("776888.48"),
+        "award_count": 1,
+        "award_value_gbp": Decimal("776888.48"),
+        "first_award_date": datetime(2024, 9, 1),
+        "supplier_names": "24x7 | A1 Taxis | Ace Cabs of Stamford | BA Taxis Ltd | Corby Jet Carz | NMI Taxis | "
+        "Starline | Swift Transport | Take Me | TDST (Taxi Direct School Transport Ltd) | TLC Cabs | "
+        "Star Cars Of Corby Ltd",
+        "sme_supplier_count": 12,
+        "vcse_supplier_count": 0,
+        "contract_start_date": date(2024, 9, 1),
+        "contract_end_date": date(2025, 8, 19),
+    },
+    PROGRESS: {
+        "release_count": 2,
+        "release_ids": "61663400-0e04-4dd3-9b52-ad091ff31932-819918,e22ded3b-515b-4309-8ab1-ce3c76e44ebe-819920",
+        "latest_release_date": datetime(2025, 1, 23, 16, 37, 56),
+        "buyer_id": "GB-CFS-4337",
+        "buyer_name": "Progress Housing Group",
+        "title": "Sumner House - Window Replacement",
+        "tender_status": "active",
+        "cpv_code": "45421112",
+        "tender_value_gbp": Decimal("100000.00"),
+        "award_count": 0,
+        "award_value_gbp": None,
+        "first_award_date": None,
+        "supplier_names": None,
+        "sme_supplier_count": 0,
+        "vcse_supplier_count": 0,
+        "contract_start_date": None,  # a tender: no contract awarded yet
+        "contract_end_date": None,
+    },
+    MERTON: {
+        "release_count": 1,  # OneRelease.json and Release1.json carry the same release id: stored once
+        "release_ids": "2a1e3359-87a0-4fdd-ac61-20d5e6520a13-819950",
+        "latest_release_date": datetime(2025, 1, 23, 22, 10, 19),
+        "buyer_id": "GB-CFS-18525",
+        "buyer_name": "London Borough of Merton",
+        "title": "Parking Pilot - CEO",
+        "tender_status": "complete",
+        "cpv_code": "63712400",
+        "tender_value_gbp": Decimal("372032.00"),
+        "award_count": 1,
+        "award_value_gbp": Decimal("93007.00"),
+        "first_award_date": datetime(2024, 12, 22),
+        "supplier_names": "Marstons holdings plc",
+        "sme_supplier_count": 0,  # "scale": "large"
+        "vcse_supplier_count": 0,
+        "contract_start_date": date(2025, 1, 23),
+        "contract_end_date": date(2025, 4, 23),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def loaded_records(tmp_path_factory) -> dict[str, dict]:
+    """raw.notice_records after loading the real folder, as analysts read it."""
+    from procure.extract.notices_loader import load_notice_dir
+
+    con = connect(tmp_path_factory.mktemp("records") / "w.duckdb")
+    try:
+        load_notice_dir(con, shared_data(*CF_DIR), "run-1")
+        refresh_all_records(con, "run-1")
+        cur = con.execute(f"select ocid, {', '.join(HAND_CHECKED[MERTON])} from raw.notice_records")
+        names = [d[0] for d in cur.description]
+        return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cur.fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("ocid", list(HAND_CHECKED))
+def test_compiled_record_matches_the_hand_checked_json(loaded_records, ocid):
+    assert loaded_records[ocid] == HAND_CHECKED[ocid]
+
+
+def test_edited_tender_keeps_both_notice_documents(by_ocid):
+    # Release38 (16:36:29) has tender document id "2", its edit Release35 (16:37:56) id "3": merged by id
+    compiled, notes = compile_releases(by_ocid[PROGRESS])
+    assert [d["id"] for d in compiled["tender"]["documents"]] == ["2", "3"]
+    assert compiled["tender"]["documents"][1]["dateModified"] == "2025-01-23T16:37:56Z"
+    assert notes == []

@@ -190,7 +190,9 @@ def test_quarantined_rows_carry_file_line_field_and_raw_text(council, db, drop):
 def test_council_row_and_run_id_are_recorded(council, db):
     load_council_spend(council, "run-1", LOADED_AT, db)
 
-    assert _query(db, "select * from raw.councils") == [("testshire", "Testshire District Council", "TS1", 4)]
+    assert _query(db, "select * from raw.councils") == [
+        ("testshire", "Testshire District Council", "TS1", 4, "Testshire District Council", "")
+    ]  # buyer_names default to the council's name; no buyer_ids configured
     assert _query(db, "select distinct run_id from raw.spend_lines") == [("run-1",)]
     assert {row[0] for row in _query(db, "select loaded_at from raw.spend_manifest")} == {LOADED_AT}
 

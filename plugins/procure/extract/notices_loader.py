@@ -211,6 +211,7 @@ def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, i
         counts["changed" if seen else "new"] += 1
         write.append(item)
     if not write:
+        _validate(con, run_id)
         return counts
     # set-based: one delete per table and one batched insert per table, not a statement per row
     write_keys = [item.release["release_key"] for item in write]
@@ -223,7 +224,17 @@ def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, i
     )
     for table, rows in batches:
         insert_rows(con, f"raw.{table}", rows)
+    _validate(con, run_id)
     return counts
+
+
+def _validate(con, run_id: str) -> None:
+    """Schema-validate the release versions not validated yet; errors are recorded, never a reason to drop."""
+    from procure.extract.ocds_validate import validate_pending
+
+    counts = validate_pending(con, run_id)
+    if counts["validated"]:
+        log.info("OCDS schema validation: %s", counts)
 
 
 def insert_rows(con, table: str, rows: list[dict[str, Any]]) -> None:

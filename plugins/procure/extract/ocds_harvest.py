@@ -89,6 +89,8 @@ create table if not exists raw.notice_harvest_rejects (
 class HarvestError(RuntimeError):
     """A window could not be harvested; the message names the source, window and URL."""
 
+    result: HarvestResult | None = None
+
 
 # --------------------------------------------------------------------------- config
 
@@ -458,7 +460,9 @@ def harvest(
                 result.errors.append(str(exc))
                 mark = get_watermark(con, source.name)
                 result.watermark = _iso(mark) if mark else None
-                raise HarvestError(f"{source.name}: window {_iso(w_start)}..{_iso(w_end)} failed: {exc}") from exc
+                error = HarvestError(f"{source.name}: window {_iso(w_start)}..{_iso(w_end)} failed: {exc}")
+                error.result = result  # the windows completed before it, for the CLI's --json account
+                raise error from exc
             result.warnings.extend(client.retries[retried:])
             # one transaction per window: its pages, releases, records and the watermark, or nothing
             con.execute("begin transaction")

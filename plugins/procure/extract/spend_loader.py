@@ -135,12 +135,15 @@ def register_council(con, council: Council) -> None:
     """Mirror the YAML council settings into raw.councils for dbt to read."""
     con.execute("delete from raw.councils where council_id = ?", [council.id])
     con.execute(
-        "insert into raw.councils values (?, ?, ?, ?)",
+        "insert into raw.councils (council_id, council_name, local_postcode_prefixes, fiscal_year_start_month, "
+        "buyer_names, buyer_ids) values (?, ?, ?, ?, ?, ?)",
         [
             council.id,
             council.name,
             ",".join(council.local_postcode_prefixes),
             council.fiscal_year_start_month,
+            "|".join(council.buyer_names or (council.name,)),
+            "|".join(council.buyer_ids),
         ],
     )
 
