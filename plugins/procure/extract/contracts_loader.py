@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from procure.config import PROJECT_ROOT, Council
-from procure.extract.landing import LandedFile, LandingError, drop_folder_files, fetch_url, land_file
+from procure.extract.landing import LandedFile, LandingError, drop_folder_files, land_sources
 from procure.extract.parse import parse_amount, parse_date
 from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of, sniff_delimiter
 from procure.extract.spend_loader import UNREADABLE, FileResult, known_files, register_council
@@ -295,16 +295,7 @@ def land_inputs(
     sources: list[Path | str] = (
         [*register_files(council), *council.contracts_urls] if files is None else [Path(f) for f in files]
     )
-    out: list[tuple[str, LandedFile | str]] = []
-    for source in sources:
-        try:
-            if isinstance(source, str):
-                out.append((source, fetch_url(source, SOURCE, council.id, root)))
-            else:
-                out.append((str(source), land_file(source, SOURCE, council.id, root)))
-        except LandingError as exc:
-            out.append((str(source), str(exc)))
-    return out
+    return land_sources(sources, SOURCE, council.id, root)
 
 
 def _reject(landed: LandedFile, origin: str, reason: str, run_id: str, loaded_at: datetime, db) -> FileResult:

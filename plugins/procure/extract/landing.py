@@ -129,3 +129,20 @@ def drop_folder_files(folder: Path | None, pattern: str) -> list[Path]:
     return sorted(
         p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith((".", "~$")) and p.name[-1] != "~"
     )
+
+
+def land_sources(
+    sources: list[Path | str], source: str, council_id: str, root: Path | None = None
+) -> list[tuple[str, LandedFile | str]]:
+    """Land local files (Path) and URLs (str); a source that cannot be landed gives
+    (origin, error message) instead of a LandedFile, so one bad download does not stop the others."""
+    out: list[tuple[str, LandedFile | str]] = []
+    for item in sources:
+        try:
+            if isinstance(item, str):
+                out.append((item, fetch_url(item, source, council_id, root)))
+            else:
+                out.append((str(item), land_file(item, source, council_id, root)))
+        except LandingError as exc:
+            out.append((str(item), str(exc)))
+    return out

@@ -40,7 +40,7 @@ import duckdb
 import pyarrow as pa
 
 from procure.config import Council
-from procure.extract.landing import LandedFile, LandingError, drop_folder_files, fetch_url, land_file
+from procure.extract.landing import LandedFile, LandingError, drop_folder_files, land_sources
 from procure.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
@@ -166,20 +166,11 @@ def land_inputs(
     Returns (origin, landed file) pairs; a file that could not be landed gives
     (origin, error message) instead, so one bad download does not stop the others.
     """
-    out: list[tuple[str, LandedFile | str]] = []
     if files is None:
         sources: list[Path | str] = [*spend_files(council), *council.spend_urls]
     else:
         sources = [Path(f) for f in files]
-    for source in sources:
-        try:
-            if isinstance(source, str):
-                out.append((source, fetch_url(source, SOURCE, council.id, root)))
-            else:
-                out.append((str(source), land_file(source, SOURCE, council.id, root)))
-        except LandingError as exc:
-            out.append((str(source), str(exc)))
-    return out
+    return land_sources(sources, SOURCE, council.id, root)
 
 
 # --------------------------------------------------------------------------- one file
