@@ -138,7 +138,8 @@ def child_main(stage: str, args_json: str, result_path: str) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    args = json.loads(args_json)
+    # the floor's file list is too long for a command line at the national size: "@path" reads a file
+    args = json.loads(Path(args_json[1:]).read_text() if args_json.startswith("@") else args_json)
     started = time.perf_counter()
     result = run_stage(stage, args)
     seconds = time.perf_counter() - started
@@ -171,7 +172,9 @@ class Runner:
         result_path = self.logs / f"{tag}.json"
         result_path.unlink(missing_ok=True)
         log_path = self.logs / f"{tag}.log"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, json.dumps(args), str(result_path)]
+        args_path = self.logs / f"{tag}.args.json"
+        args_path.write_text(json.dumps(args))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, f"@{args_path}", str(result_path)]
         started = time.perf_counter()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(cmd, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
