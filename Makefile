@@ -98,7 +98,15 @@ bench-ingest: setup
 # issue 8: N councils x M months through every stage, next to DuckDB's read_csv floor; writes bench/results.json
 # SIZE=national (300 x 12, ~10 M rows, ~2 GB of CSV), small (20 x 12) or tiny (2 x 2, what make test runs)
 SIZE ?= national
+# postgres_over_duckdb needs a PostgreSQL server: the one in PROCURE_PG_* when set, else a throwaway
+# one on loopback when the server binaries are installed (apt-get install postgresql), else it is skipped
 bench: setup
+	if [ -z "$${PROCURE_PG_HOST:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+	  eval "$$(PROCURE_PG_PORT=$${PROCURE_PG_PORT:-5439} bash .ci/start_postgres.sh)"
+	  stop_pg() { if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- "$$PROCURE_PG_BIN/pg_ctl" -D "$$PROCURE_PG_DATADIR" -m fast stop
+	              else "$$PROCURE_PG_BIN/pg_ctl" -D "$$PROCURE_PG_DATADIR" -m fast stop; fi >/dev/null 2>&1 || true; }
+	  trap stop_pg EXIT
+	fi
 	$(BIN)/python bench/run_bench.py --size $(SIZE)
 
 clean:
