@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import gc
 import random
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from procure.transform.supplier_match import NameRecord, name_key, resolve, same_supplier, write_matches
+from procure.transform import supplier_match
+from procure.transform.supplier_match import NameRecord, name_key, resolve, same_supplier, similar, write_matches
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "supplier_pairs_labelled.csv"
 REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -154,6 +156,18 @@ def test_normalisation():
     assert name_key("Posturite (UK) Ltd") == "POSTURITE"
 
 
+def test_resolve_leaves_the_cycle_collector_as_it_found_it():
+    assert gc.isenabled()
+    resolve([NameRecord("ACME LTD", "spend")])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        resolve([NameRecord("ACME LTD", "spend")])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_result_does_not_depend_on_input_order():
     pairs = _pairs()
     records = [NameRecord(p[f"name_{s}"], p[f"source_{s}"]) for p in pairs for s in "ab"]
@@ -190,3 +204,60 @@ def test_write_matches_builds_the_crosswalk_in_a_real_warehouse(tmp_path):
         ("Acme Limited", "NAME:ACME", "exact_key"),
         ("Redacted", None, "redacted"),
     ]
+
+
+# words that are near misses of each other (one or two edits, truncations, plurals), acronyms of
+# others, repeats, numbers and compass words: every rule of similar() fires among these
+_TRICKY_WORDS = (  # noqa: SIM905 - one word list, read as text
+    "SMITH SMYTH SMITHS SMITHSON SMITTEN CLEANING CLEANSING CLEANER CLEANERS SERVICES SERVICE SERVIC "
+    "NORTH EAST CENTRAL GREENWICH GREENWICK LEISURE LEISUR GL GLL GLLL LG NE AB 1 2A 2 JONES JONAS JONESS "
+    "APPLIANCES APPLIAN APPLIANC APPLIANCE DEVELOPMENTS DEVELOPMENT DEVELOPMEN ACME ACNE CARE CARES "
+    "PARTNERSHIP PARTNERSHIPS PARTNERS CS SC CSL SJ JS SCL ABCDEFGHIJ ABCDEFGHXY ABCDEFGHIJKL ABCDEFGHIJKM "
+    "ABCDEFGHIJKLMN ABCDEFGHIJKLXY"
+).split()
+
+
+@pytest.mark.parametrize(("seed", "small_bucket"), [(1, 40), (1, 1)])
+def test_signature_candidates_find_every_pair_similar_accepts(monkeypatch, seed, small_bucket):
+    """The candidate generation is complete: the same pairs as comparing all pairs with similar().
+
+    small_bucket=1 sends every signature bucket through rapidfuzz's cdist (in 3-row chunks).
+    """
+    monkeypatch.setattr(supplier_match, "SMALL_BUCKET", small_bucket)
+    monkeypatch.setattr(supplier_match, "CDIST_ROWS", 3)
+    rng = random.Random(seed)
+    keys: set[str] = set()
+    while len(keys) < 800:
+        key = " ".join(rng.choice(_TRICKY_WORDS) for _ in range(rng.choice((1, 2, 2, 3, 3, 3, 4, 5))))
+        keys.add(f"{key}#{rng.randrange(3)}" if rng.random() < 0.1 else key)  # keys split by company number
+    token_lists = {k: k.split("#")[0].split() for k in keys}
+    ordered = sorted(keys)
+    expected = {
+        (a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :] if similar(token_lists[a], token_lists[b])
+    }
+    assert len(expected) > 25  # the word list does produce pairs
+    found = supplier_match._fuzzy_pairs(token_lists, set())
+    assert set(found) == expected
+    assert len(found) == len(expected)
+
+
+def test_a_pair_sharing_only_a_very_common_word_is_still_compared():
+    """2,500 other names (numbered, so none alike) have SERVICES; the pair differs in its only other
+    word (SMITHSONS / SMYTHSONS), so the two share no other three-letter prefix: the blocking this
+    replaced skipped blocks of over 2,000 names and never compared them."""
+    names = [f"DEPOT {i} SERVICES LTD" for i in range(2500)] + ["SMITHSONS SERVICES LTD", "Smythsons Services Limited"]
+    matches = resolve([NameRecord(n, "spend") for n in names])
+    assert same_supplier(matches, "SMITHSONS SERVICES LTD", "Smythsons Services Limited")
+    assert len({m.cluster_key for m in matches.values()}) == 2501
+
+
+def test_a_name_spelt_exactly_like_a_registered_company_joins_it_not_a_near_spelling():
+    records = [
+        NameRecord("STARLING TECHNOLOGIES LTD", "spend", "a", "1", "08317469"),
+        NameRecord("Sterling Technologies plc", "spend", "a", "2", "08096427"),
+        NameRecord("Sterling Technologies Limited", "spend", "b", "3", "03979378"),
+        NameRecord("Sterling Technologies UK Ltd", "spend", "a", "4", None),
+    ]
+    matches = resolve(records)
+    assert matches["Sterling Technologies UK Ltd"].cluster_key == "CH:03979378"  # the first STERLING by number
+    assert matches["STARLING TECHNOLOGIES LTD"].cluster_key == "CH:08317469"
