@@ -46,14 +46,16 @@ def ingest_spend(run_id: str, logical_date: date | datetime, warehouse: Path | N
 
     A rejected file is recorded in raw.spend_manifest and reported; it does not stop the others.
     """
-    from procure.extract.spend_loader import load_council_spend
+    from procure.extract.spend_loader import iter_council_spend
 
     out: dict[str, Any] = {}
-    for council in load_councils():
-        results = _timed(
-            f"spend {council.id}", load_council_spend, council, run_id, _as_datetime(logical_date), warehouse
-        )
+    # one warehouse connection for every council (a transaction per file); the next council's
+    # files are landed and read while this one's load
+    started = time.perf_counter()
+    for council, results in iter_council_spend(load_councils(), run_id, _as_datetime(logical_date), warehouse):
+        log.info("spend %s finished in %.1f s: %s", council.id, time.perf_counter() - started, results)
         out[council.id] = _summary(results)
+        started = time.perf_counter()
     return out
 
 

@@ -305,9 +305,17 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
 
 
 @contextmanager
-def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A writable connection inside one transaction: all of it lands, or none of it."""
-    con = connect(path)
+def transaction(
+    path: Path | None = None, con: duckdb.DuckDBPyConnection | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A writable connection inside one transaction: all of it lands, or none of it.
+
+    ``con``: an open warehouse connection to run the transaction on (it stays open), so a
+    loop over many files pays for opening the file, the DDL and the closing checkpoint once.
+    """
+    own = con is None
+    if con is None:
+        con = connect(path)
     try:
         con.execute("begin transaction")
         yield con
@@ -316,4 +324,5 @@ def transaction(path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]
         con.execute("rollback")
         raise
     finally:
-        con.close()
+        if own:
+            con.close()

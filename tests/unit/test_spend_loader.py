@@ -571,3 +571,120 @@ def test_dag_run_maps_one_task_per_file_and_fails_only_the_rejected_one(tmp_path
         (NO_HEADER, "rejected"),
     ]
     assert _query(db, "select count(*) from raw.spend_lines") == [(180,)]
+
+
+# --------------------------------------------------------------------------- one connection per run
+
+
+class _Wrapped:
+    """A real SpendFile whose iter_batches is replaced (the reader's contract stays the same)."""
+
+    def __init__(self, sf, iter_batches):
+        self._sf = sf
+        self.iter_batches = lambda: iter_batches(sf)
+
+    def __getattr__(self, name):
+        return getattr(self._sf, name)
+
+
+def test_a_file_failing_mid_load_rolls_back_alone_on_the_shared_connection(council, db, drop, monkeypatch):
+    """One connection serves the whole run; a file that fails after some of its rows were
+    inserted leaves none of them, is recorded as rejected, and the files after it load."""
+    from procure.extract import spend_loader, spend_reader
+
+    real = spend_reader.read_spend_file
+
+    def fails_after_first_batch(sf):
+        batches = sf.iter_batches(batch_rows=50)
+        yield next(batches)
+        raise spend_reader.SpendFileError(f"{sf.path.name} line 52: CSV structure error (injected)")
+
+    def read(path, *args, **kwargs):
+        sf = real(path, *args, **kwargs)
+        return _Wrapped(sf, fails_after_first_batch) if Path(path).name == HYNDBURN else sf
+
+    opened = []
+    real_connect = spend_loader.connect
+    monkeypatch.setattr(spend_reader, "read_spend_file", read)
+    monkeypatch.setattr(spend_loader, "connect", lambda *a, **k: opened.append(a) or real_connect(*a, **k))
+
+    results = {r.source_file: r for r in load_council_spend(council, "run-1", LOADED_AT, db)}
+
+    assert len(opened) == 1  # one warehouse connection for the council's five files
+    assert results[HYNDBURN].status == "rejected"
+    assert results[HYNDBURN].reason == f"{HYNDBURN} line 52: CSV structure error (injected)"
+    assert {results[n].status for n in FILES if n != HYNDBURN} == {"loaded"}
+    sha = _manifest(db)[HYNDBURN]["file_sha256"]
+    assert _query(db, "select count(*) from raw.spend_lines where file_sha256 = ?", [sha]) == [(0,)]
+    assert _manifest(db)[HYNDBURN]["status"] == "rejected"
+    loaded = sum(results[n].rows_loaded for n in FILES if n != HYNDBURN)
+    assert _query(db, "select count(*) from raw.spend_lines") == [(loaded,)] and loaded > 0
+
+
+def test_file_totals_dates_and_period_are_summed_batch_by_batch(council, db, monkeypatch):
+    """The manifest's total, first/last date and period come from the file's own rows as they
+    are inserted (many small batches here): the same as querying the loaded rows afterwards."""
+    from procure.extract import spend_reader
+
+    real = spend_reader.read_spend_file
+    monkeypatch.setattr(
+        spend_reader,
+        "read_spend_file",
+        lambda *a, **k: _Wrapped(real(*a, **k), lambda sf: sf.iter_batches(batch_rows=37)),
+    )
+    files = [shared_data("spend", name) for name in (*FILES, HYNDBURN_2019)]
+
+    results = ingest_spend_files(council, files, "run-1", LOADED_AT, db)
+
+    assert {r.status for r in results} == {"loaded"}
+    for m in _manifest(db).values():
+        total, first, last = _query(
+            db,
+            "select coalesce(sum(amount_gbp), 0), min(payment_date), max(payment_date) from raw.spend_lines "
+            "where file_sha256 = ?",
+            [m["file_sha256"]],
+        )[0]
+        months = _query(
+            db,
+            "select strftime(payment_date, '%Y-%m'), count(*) from raw.spend_lines where file_sha256 = ? "
+            "and payment_date is not null group by 1 order by 1",
+            [m["file_sha256"]],
+        )
+        dated = sum(n for _, n in months)
+        period = ",".join(mo for mo, n in months if n >= Decimal("0.10") * dated) or None
+        assert (m["amount_total_gbp"], m["first_payment_date"], m["last_payment_date"]) == (total, first, last)
+        assert m["period_months"] == period, m["source_file"]
+    assert sum(r.rows_loaded for r in results) > 37 * len(results)  # several batches per file
+
+
+def test_councils_loaded_with_the_next_one_read_ahead_match_loading_them_one_by_one(council, drop, tmp_path):
+    """iter_council_spend (what tasks.ingest_spend runs) lands and reads the next council's
+    files in a worker thread while the current one loads: the warehouse ends up the same as
+    loading each council on its own, and a council without its drop folder still fails
+    naming it, after the councils before it were loaded."""
+    from procure.extract.spend_loader import iter_council_spend
+
+    other_drop = tmp_path / "other" / "spend"
+    other_drop.mkdir(parents=True)
+    for name in (HYNDBURN, HYNDBURN_2019, DEVON):
+        shutil.copyfile(shared_data("spend", name), other_drop / name)
+    other = Council(id="otherton", name="Otherton Borough Council", spend_dir=other_drop)
+    missing = Council(id="nowhere", name="Nowhere", spend_dir=tmp_path / "absent")
+
+    one_by_one = tmp_path / "one_by_one.duckdb"
+    for c in (council, other):
+        load_council_spend(c, "run-1", LOADED_AT, one_by_one)
+    with pytest.raises(FileNotFoundError):
+        load_council_spend(missing, "run-1", LOADED_AT, one_by_one)  # registered, then fails (as before)
+    ahead = tmp_path / "ahead.duckdb"
+    done = []
+    with pytest.raises(FileNotFoundError, match=r"'nowhere'.*spend_dir"):
+        for c, results in iter_council_spend([council, other, missing], "run-1", LOADED_AT, ahead):
+            done.append((c.id, sorted(r.status for r in results)))
+
+    assert done == [("testshire", ["loaded"] * len(FILES)), ("otherton", ["loaded"] * 3)]
+    assert _snapshot(ahead) == _snapshot(one_by_one)
+    assert ("nowhere",) in _query(ahead, "select council_id from raw.councils")
+    again = list(iter_council_spend([council, other], "run-2", datetime(2025, 5, 1), ahead))
+    assert [sorted({r.status for r in results}) for _, results in again] == [["unchanged"], ["unchanged"]]
+    assert _snapshot(ahead) == _snapshot(one_by_one)

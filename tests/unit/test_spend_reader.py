@@ -712,3 +712,91 @@ def test_file_without_payment_lines_is_rejected(tmp_path, body):
         sf.engine = engine
         with pytest.raises(SpendFileError, match=r"empty_month\.csv: no payment lines: 0 data rows after the header"):
             _rows(sf)
+
+
+def _bench_generate():
+    """bench/generate.py (the benchmark's generator; bench/work itself is not in git)."""
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("bench_generate", root / "bench" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_generate"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_bench_files_take_the_fast_path_with_the_python_rows(tmp_path):
+    """A year of one generated council (cp1252, CRLF, header drift, a title row and a blank
+    line above the header in one month): every file is read by DuckDB, straight from the
+    file (no transcoded copy), and gives exactly the Python path's rows and stats."""
+    from procure.extract import spend_fast
+
+    gen = _bench_generate()
+    months = gen.month_starts(date(2024, 4, 1), 12)
+    written = gen.generate_council(tmp_path, "c000", "Bench 000 District Council", months, 6_000, seed=11)
+    paths = [Path(f["path"]) for f in written["files"]]
+    assert len(paths) == 12
+    preambles, encodings = 0, set()
+    for path in paths:
+        sf = read_spend_file(path)
+        encodings.add(sf.encoding)
+        preambles += (sf.header_line or 0) > 1
+        plan = spend_fast.fast_plan(sf)
+        direct = "latin-1" if sf.encoding == "cp1252" else "utf-8"  # ASCII-only months sniff as UTF-8
+        assert plan is not None and (plan.encoding, plan.temporary, plan.source) == (direct, False, path)
+        sf.engine = "python"
+        py = _rows(sf)
+        py_stats = dict(sf.stats)
+        sf.engine = "duckdb"
+        fast = _rows(sf, batch_rows=97)
+        assert sf.engine_used == "duckdb", path.name
+        assert fast == py, path.name
+        assert sf.stats == py_stats, path.name
+    assert preambles == 1  # the title-row month, with its blank line, is among them
+    assert "cp1252" in encodings
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "direct"),
+    [
+        ("CAFÉ ÜBER LTD,01/04/2024,£12.50,T1\r\n", "cp1252", "latin-1"),  # no byte 0x80-0x9F: read as latin-1
+        ("“QUOTED” LTD – €,01/04/2024,£12.50,T1\r\n", "cp1252", None),  # cp1252-only bytes: transcoded
+        ("CAFÉ LTD,01/04/2024,£12.50,T1\r\n", "utf-8", "utf-8"),
+        ("CAFÉ LTD,01/04/2024,£12.50,T1\r\n", "utf-8-sig", "utf-8"),  # the BOM is on the skipped header line
+    ],
+    ids=["cp1252-as-latin1", "cp1252-transcoded", "utf-8", "utf-8-bom"],
+)
+def test_fast_path_reads_single_byte_files_directly_only_where_latin1_decodes_the_same(
+    tmp_path, text, encoding, direct
+):
+    from procure.extract import spend_fast
+
+    path = _write(tmp_path, "enc.csv", (HEADER + text + "BETA LTD,02/04/2024,3.00,T2\r\n").encode(encoding))
+    sf = read_spend_file(path)
+    plan = spend_fast.fast_plan(sf)
+    assert plan is not None
+    assert (plan.encoding if not plan.temporary else None) == direct
+    if plan.temporary:
+        plan.source.unlink()
+    sf.engine = "python"
+    py = _rows(sf)
+    sf.engine = "duckdb"
+    assert _rows(sf) == py and sf.engine_used == "duckdb"
+    assert py[0]["supplier_name"] == text.split(",")[0]
+
+
+def test_empty_lines_above_the_header_keep_the_fast_path_but_not_below(tmp_path):
+    title = "Spend over £500 - April 2024\r\n\r\n"
+    body = "ACME LTD,01/04/2024,12.50,T1\r\nBETA LTD,02/04/2024,3.00,T2\r\n"
+    above = read_spend_file(_write(tmp_path, "above.csv", (title + HEADER + body).encode("cp1252")))
+    below = read_spend_file(_write(tmp_path, "below.csv", (title + HEADER + "\r\n" + body).encode("cp1252")))
+    for sf, engine in ((above, "duckdb"), (below, "python")):
+        assert sf.header_line == 3
+        sf.engine = "python"
+        py, py_stats = _rows(sf), dict(sf.stats)
+        sf.engine = "duckdb"
+        assert _rows(sf) == py and sf.stats == py_stats
+        assert sf.engine_used == engine
+        assert [r["source_line"] for r in py] == ([4, 5] if engine == "duckdb" else [5, 6])
