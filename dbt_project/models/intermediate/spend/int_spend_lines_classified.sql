@@ -8,10 +8,14 @@
       supplier_history  the supplier's most frequent category on lines its publisher coded
       contract_category the category (a ProClass level 1 name) of the supplier's register contracts
       none              Unclassified
-    Re-run on every build, so a new rule reclassifies history. -#}
+    Re-run on every build, so a new rule reclassifies history.
+    Only the columns fct_spend and dim_supplier read are kept (the published detail stays in raw.spend_lines):
+    at 10 M lines, writing the whole staging row cost more than classifying it. -#}
 with
 
-lines as (
+-- not materialized (here and in keyed): each reader streams the lines it needs; materialized, the whole
+-- wide table was held (and spilled) at 10 M lines. Valid on DuckDB and PostgreSQL 12+.
+lines as not materialized (
 
     select * from {{ ref('stg_finance__spend_lines') }}
 
@@ -69,7 +73,7 @@ overrides as (
 
 ),
 
-keyed as (
+keyed as not materialized (
 
     select
         lines.*,
@@ -101,11 +105,11 @@ keyed as (
 override_hits as (
 
     select
-        keyed.spend_line_id,
+        lines.spend_line_id,
         overrides.category_l1,
         overrides.category_l2,
         row_number() over (
-            partition by keyed.spend_line_id
+            partition by lines.spend_line_id
             order by
                 case
                     when overrides.supplier_name is not null and overrides.expense_type is not null then 1
@@ -116,33 +120,51 @@ override_hits as (
                 overrides.category_l1,
                 overrides.category_l2
         ) as rank_in_line
-    from keyed
+    from lines
     inner join overrides
         on
-            (overrides.council_id is null or keyed.council_id = overrides.council_id)
-            and (overrides.supplier_name is null or keyed.supplier_name = overrides.supplier_name)
-            and (overrides.expense_type is null or keyed.expense_type = overrides.expense_type)
+            (overrides.council_id is null or lines.council_id = overrides.council_id)
+            and (overrides.supplier_name is null or lines.supplier_name = overrides.supplier_name)
+            and (overrides.expense_type is null or lines.expense_type = overrides.expense_type)
             and (overrides.supplier_name is not null or overrides.expense_type is not null)
+
+),
+
+rule_values as (
+
+    {#- keyword rules are matched once per distinct published value, not once per line: a line takes
+        the hit of its value (an equality join), so the LIKE join is values x rules, not lines x rules -#}
+    select distinct
+        'expense_type' as match_field,
+        upper(trim(expense_type)) as match_value
+    from lines
+    where expense_type is not null
+    union all
+    select distinct
+        'description' as match_field,
+        upper(trim(description)) as match_value
+    from lines
+    where description is not null
 
 ),
 
 rule_hits as (
 
     select
-        keyed.spend_line_id,
+        rule_values.match_field,
+        rule_values.match_value,
         rules.rule_id,
-        rules.match_field,
         rules.category_l1,
         rules.category_l2,
         row_number() over (
-            partition by keyed.spend_line_id
-            order by case rules.match_field when 'expense_type' then 1 else 2 end, rules.priority, rules.rule_id
-        ) as rank_in_line
-    from keyed
+            partition by rule_values.match_field, rule_values.match_value
+            order by rules.priority, rules.rule_id
+        ) as rank_in_value
+    from rule_values
     inner join rules
         on
-            (rules.match_field = 'expense_type' and upper(trim(keyed.expense_type)) like upper(rules.pattern))
-            or (rules.match_field = 'description' and upper(trim(keyed.description)) like upper(rules.pattern))
+            rule_values.match_field = rules.match_field
+            and rule_values.match_value like upper(rules.pattern)
 
 ),
 
@@ -190,11 +212,28 @@ contract_category as (
 classified as (
 
     select
-        keyed.*,
+        keyed.spend_line_id,
+        keyed.council_id,
+        keyed.source_file,
+        keyed.source_line,
+        keyed.transaction_number,
+        keyed.service_area,
+        keyed.expense_type,
+        keyed.supplier_name,
+        keyed.amount_gbp,
+        keyed.is_redacted,
+        keyed.is_credit,
+        keyed.is_pcard,
+        keyed.payment_date,
+        keyed.supplier_id,
+        {#- an expense-type rule beats a description rule -#}
         coalesce(
             override_hits.category_l1,
             keyed.coded_l1,
-            rule_hits.category_l1,
+            case
+                when expense_hits.rule_id is not null then expense_hits.category_l1
+                else description_hits.category_l1
+            end,
             supplier_history.coded_l1,
             contract_category.level1,
             'Unclassified'
@@ -202,7 +241,10 @@ classified as (
         coalesce(
             override_hits.category_l2,
             keyed.coded_l2,
-            rule_hits.category_l2,
+            case
+                when expense_hits.rule_id is not null then expense_hits.category_l2
+                else description_hits.category_l2
+            end,
             supplier_history.coded_l2,
             case when contract_category.level1 is not null then 'Not Elsewhere Classified' end,
             'Unclassified'
@@ -210,19 +252,29 @@ classified as (
         case
             when override_hits.category_l1 is not null then 'override'
             when keyed.coded_rule is not null then keyed.coded_rule
-            when rule_hits.rule_id is not null then rule_hits.match_field || '_rule'
+            when expense_hits.rule_id is not null then 'expense_type_rule'
+            when description_hits.rule_id is not null then 'description_rule'
             when supplier_history.coded_l1 is not null then 'supplier_history'
             when contract_category.level1 is not null then 'contract_category'
             else 'none'
         end as classification_rule,
         case
-            when override_hits.category_l1 is null and keyed.coded_rule is null then rule_hits.rule_id
+            when override_hits.category_l1 is null and keyed.coded_rule is null
+                then coalesce(expense_hits.rule_id, description_hits.rule_id)
         end as classification_rule_id
     from keyed
     left join override_hits
         on keyed.spend_line_id = override_hits.spend_line_id and override_hits.rank_in_line = 1
-    left join rule_hits
-        on keyed.spend_line_id = rule_hits.spend_line_id and rule_hits.rank_in_line = 1
+    left join rule_hits as expense_hits
+        on
+            expense_hits.match_field = 'expense_type'
+            and upper(trim(keyed.expense_type)) = expense_hits.match_value
+            and expense_hits.rank_in_value = 1
+    left join rule_hits as description_hits
+        on
+            description_hits.match_field = 'description'
+            and upper(trim(keyed.description)) = description_hits.match_value
+            and description_hits.rank_in_value = 1
     left join supplier_history
         on
             keyed.supplier_id = supplier_history.supplier_id

@@ -28,6 +28,26 @@ had_contract as (
 
 ),
 
+off_contract_monthly as (
+
+    -- per month first, so months_paid counts rows instead of a count(distinct) per group (10 M lines)
+    select
+        council_id,
+        fiscal_year,
+        supplier_id,
+        category_l1,
+        category_l2,
+        payment_month,
+        sum(amount_gbp) as spend_gbp,
+        count(*) as line_count,
+        min(payment_date) as first_payment_date,
+        max(payment_date) as last_payment_date
+    from spend
+    where not is_on_contract
+    group by council_id, fiscal_year, supplier_id, category_l1, category_l2, payment_month
+
+),
+
 off_contract as (
 
     select
@@ -36,13 +56,12 @@ off_contract as (
         supplier_id,
         category_l1,
         category_l2,
-        sum(amount_gbp) as off_contract_spend_gbp,
-        count(*) as line_count,
-        count(distinct payment_month) as months_paid,
-        min(payment_date) as first_payment_date,
-        max(payment_date) as last_payment_date
-    from spend
-    where not is_on_contract
+        sum(spend_gbp) as off_contract_spend_gbp,
+        sum(line_count) as line_count,
+        count(payment_month) as months_paid,
+        min(first_payment_date) as first_payment_date,
+        max(last_payment_date) as last_payment_date
+    from off_contract_monthly
     group by council_id, fiscal_year, supplier_id, category_l1, category_l2
 
 ),

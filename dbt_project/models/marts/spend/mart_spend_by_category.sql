@@ -7,6 +7,24 @@ spend as (
 
 ),
 
+by_supplier as (
+
+    -- per supplier first, so supplier_count counts rows instead of a count(distinct) per group (10 M lines)
+    select
+        council_id,
+        payment_month,
+        fiscal_year,
+        category_l1,
+        category_l2,
+        supplier_id,
+        sum(amount_gbp) as spend_gbp,
+        count(*) as line_count,
+        sum(case when is_on_contract then amount_gbp else 0 end) as on_contract_spend_gbp
+    from spend
+    group by council_id, payment_month, fiscal_year, category_l1, category_l2, supplier_id
+
+),
+
 final as (
 
     select
@@ -15,11 +33,11 @@ final as (
         fiscal_year,
         category_l1,
         category_l2,
-        cast(sum(amount_gbp) as decimal(18, 2)) as total_spend_gbp,
-        cast(count(*) as bigint) as line_count,
-        cast(count(distinct supplier_id) as bigint) as supplier_count,
-        cast(sum(case when is_on_contract then amount_gbp else 0 end) as decimal(18, 2)) as on_contract_spend_gbp
-    from spend
+        cast(sum(spend_gbp) as decimal(18, 2)) as total_spend_gbp,
+        cast(sum(line_count) as bigint) as line_count,
+        cast(count(supplier_id) as bigint) as supplier_count,
+        cast(sum(on_contract_spend_gbp) as decimal(18, 2)) as on_contract_spend_gbp
+    from by_supplier
     group by council_id, payment_month, fiscal_year, category_l1, category_l2
 
 )
