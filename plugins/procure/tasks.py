@@ -245,23 +245,21 @@ def fiscal_year_closed_before(day: date | datetime, start_month: int = 4) -> int
 
 
 def publish_board_packs(month: date | None = None, warehouse: Path | None = None) -> dict[str, str]:
-    from procure.publish.board_pack import publish_board_pack
+    """Every council's pack, councils in parallel (procure.publish.parallel: PROCURE_PUBLISH_WORKERS)."""
+    from procure.publish.parallel import publish_each
 
-    out = {}
-    for council in load_councils():
-        m = month or latest_month(council.id, warehouse)
-        paths = publish_board_pack(council, m, warehouse)
-        out[council.id] = str(paths.html)
-    return out
+    jobs = [(c.id, (c, month or latest_month(c.id, warehouse), warehouse)) for c in load_councils()]
+    paths = publish_each("board pack", "procure.publish.board_pack:publish_board_pack", jobs, warehouse)
+    return {cid: str(p.html) for cid, p in paths.items()}
 
 
 def publish_strategy_reviews(
     fy_start_year: int | None = None, warehouse: Path | None = None, as_of: date | datetime | None = None
 ) -> dict[str, str]:
     """Extracts for ``fy_start_year``; else the year that closed before ``as_of``; else the latest complete one."""
-    from procure.publish.strategy_review import publish_strategy_review
+    from procure.publish.parallel import publish_each
 
-    out = {}
+    jobs = []
     for council in load_councils():
         if fy_start_year is not None:
             year = fy_start_year
@@ -269,5 +267,6 @@ def publish_strategy_reviews(
             year = fiscal_year_closed_before(as_of, council.fiscal_year_start_month)
         else:
             year = latest_complete_fiscal_year(council.id, warehouse)
-        out[council.id] = str(publish_strategy_review(council, year, warehouse))
-    return out
+        jobs.append((council.id, (council, year, warehouse)))
+    paths = publish_each("strategy review", "procure.publish.strategy_review:publish_strategy_review", jobs, warehouse)
+    return {cid: str(p) for cid, p in paths.items()}

@@ -94,3 +94,38 @@ def test_commentary_is_generated_from_the_numbers():
     assert "Local spend share fell 3.1 points to 41.2%, below the 45.0% target." in text
     assert "3 of 1,200 payment rows were quarantined; late sources: Contract register." in text
     assert gbp(Decimal("-21698.84")) == "−£21,699"
+
+
+def _marks(root) -> list[tuple[str, dict[str, str]]]:
+    """Every drawn element in document order with its resolved presentation (style folded in)."""
+    star = {}
+    for rule in root.iter(f"{NS}style"):
+        body = re.fullmatch(r"\s*\*\s*\{([^}]*)\}\s*", rule.text).group(1)
+        star = dict(tuple(x.strip() for x in d.split(":", 1)) for d in body.split(";") if ":" in d)
+    out = []
+    for el in root.iter():
+        tag = el.tag.removeprefix(NS)
+        if tag in ("path", "use", "text", "tspan"):
+            attrs = {k: v for k, v in el.attrib.items() if k not in ("style", "id")}
+            decls = dict(tuple(x.strip() for x in d.split(":", 1)) for d in el.get("style", "").split(";") if ":" in d)
+            out.append((tag, {**attrs, **star, **decls}, (el.text or "").strip()))
+    return out
+
+
+def test_pdf_charts_are_the_same_marks_in_fewer_nodes():
+    from procure.publish.board_pack import flatten_svg, pdf_html
+
+    svg = charts.stacked_bar_chart(
+        "trend", "Spend", ["Jan 25", "Feb 25"], {"Adults": [1000.0, 2000.0], "Housing": [500.0, -10.0]}, "£"
+    )
+    flat = flatten_svg(svg)
+    before, after = ET.fromstring(svg), ET.fromstring(flat)
+    assert _marks(after) == _marks(before)
+    assert len(list(after.iter())) < len(list(before.iter())) * 0.6
+    assert not [el for el in after.iter() if "style" in el.attrib or el.tag == f"{NS}style"]
+    assert not [el for el in after.iter(f"{NS}g") if set(el.attrib) <= {"id"}]
+    assert after.find(f"{NS}title").text == "Spend"
+    # the PDF gets it as an SVG image with the chart's title and description as its text alternative
+    page = pdf_html(f"<p>x</p>{svg}<p>y</p>")
+    assert page.startswith('<p>x</p><img class="chart" alt="Spend. Stacked bars') and page.endswith("<p>y</p>")
+    assert "<svg" not in page

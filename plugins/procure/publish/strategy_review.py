@@ -13,6 +13,7 @@ passes the privacy check (``safety``) before anything is swapped in.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -225,22 +226,34 @@ def dbt_invocation() -> tuple[str | None, str | None]:
 
 
 def dbt_column_descriptions() -> dict[str, dict[str, str]]:
-    """model name -> column name -> description, from the dbt manifest's mart models."""
+    """model name -> column name -> description, from the dbt manifest's mart models.
+
+    Read once per process and manifest version (path, size, mtime): every council's review reuses it.
+    """
     path = _dbt_target() / "manifest.json"
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        st = path.stat()
+    except OSError:
         return {}
-    out: dict[str, dict[str, str]] = {}
+    return {model: dict(cols) for model, cols in _read_column_descriptions(str(path), st.st_size, st.st_mtime_ns)}
+
+
+@functools.lru_cache(maxsize=4)
+def _read_column_descriptions(path: str, _size: int, _mtime_ns: int) -> tuple[tuple[str, tuple], ...]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ()
+    out: dict[str, tuple[tuple[str, str], ...]] = {}
     for node in doc.get("nodes", {}).values():
         if node.get("resource_type") != "model" or "marts" not in node.get("fqn", []):
             continue
-        out[node["name"]] = {
-            col: " ".join(spec["description"].split())
+        out[node["name"]] = tuple(
+            (col, " ".join(spec["description"].split()))
             for col, spec in node.get("columns", {}).items()
             if spec.get("description")
-        }
-    return out
+        )
+    return tuple(out.items())
 
 
 def git_commit() -> tuple[str | None, str | None]:

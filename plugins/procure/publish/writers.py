@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from collections.abc import Sequence
@@ -57,34 +58,134 @@ def write_xlsx(
     when: datetime,
     title: str = "",
 ) -> None:
-    """One sheet per (name, headers, rows); money columns (``*_gbp``) formatted, headers frozen."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    """One sheet per (name, headers, rows); money columns (``*_gbp``) formatted, headers frozen.
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, headers, rows in sheets:
+    openpyxl (write-only mode) writes the workbook: styles, column widths, frozen header row.
+    The data rows' XML is then written here as openpyxl would write it, byte for byte, for the
+    plain values the extracts hold (text, numbers, booleans, dates): openpyxl's per-cell XML
+    writer was most of a strategy review's cost. Any other value (an error-code or illegal
+    string, NaN, a time, ...) sends the whole workbook through openpyxl cell by cell instead.
+    """
+    fast = all(_plain(v) for _name, _headers, rows in sheets for r in rows for v in r)
+    data, rows_xml = _build_xlsx(sheets, when, title, fast=fast)
+    _normalise_zip(data, path, when, rows_xml)
+
+
+def _plain(raw: Any) -> bool:
+    """A value ``_rows_xml`` writes as openpyxl would: text openpyxl keeps as text, finite numbers, dates."""
+    from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+
+    if raw is None:
+        return True
+    v = _xlsx_value(raw)
+    t = type(v)
+    if t is str:
+        return not (
+            len(v) > 32767 or (len(v) > 1 and v[0] == "=") or v in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(v)
+        )
+    if t is float:
+        return math.isfinite(v)
+    if t is Decimal:
+        return v.is_finite()
+    return t in (int, bool, date, datetime)
+
+
+def _build_xlsx(sheets, when: datetime, title: str, fast: bool) -> tuple[bytes, dict[str, str]]:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+    rows_xml: dict[str, str] = {}
+    for number, (name, headers, rows) in enumerate(sheets, start=1):
         ws = wb.create_sheet(_SHEET_BAD.sub("_", name)[:31])
-        ws.append([neutralise(h) for h in headers])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for r in rows:
-            ws.append([_xlsx_value(v) for v in r])
+        formats = []
         for i, h in enumerate(headers, start=1):
-            letter = ws.cell(row=1, column=i).column_letter
             width = max([len(str(h))] + [len(str(r[i - 1])) for r in rows[:200] if r[i - 1] is not None])
-            ws.column_dimensions[letter].width = min(max(width + 2, 8), 60)
-            fmt = "#,##0.00" if str(h).endswith("_gbp") else "yyyy-mm-dd" if _is_date_col(rows, i - 1) else None
-            if fmt:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    cell.number_format = fmt
+            ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+            formats.append(
+                "#,##0.00" if str(h).endswith("_gbp") else "yyyy-mm-dd" if _is_date_col(rows, i - 1) else None
+            )
         ws.freeze_panes = "A2"
+        head = []
+        for h in headers:
+            cell = WriteOnlyCell(ws, neutralise(h))
+            cell.font = bold
+            head.append(cell)
+        ws.append(head)
+        if fast:
+            rows_xml[f"xl/worksheets/sheet{number}.xml"] = _rows_xml(ws, rows, formats)
+            continue
+        styled = [i for i, fmt in enumerate(formats) if fmt]
+        for r in rows:
+            values = [_xlsx_value(v) for v in r]
+            for i in styled:
+                if values[i] is not None:  # an empty cell stays absent, as before
+                    cell = WriteOnlyCell(ws, values[i])
+                    cell.number_format = formats[i]
+                    values[i] = cell
+            ws.append(values)
     wb.properties.creator = "procure"
     wb.properties.title = title
     wb.properties.created = when
     buf = io.BytesIO()
     wb.save(buf)
-    _normalise_zip(buf.getvalue(), path, when)
+    return buf.getvalue(), rows_xml
+
+
+def _rows_xml(ws, rows: Sequence[Sequence[Any]], formats: list[str | None]) -> str:
+    """Rows 2.. of ``ws`` as openpyxl's write-only writer serialises them; every value ``_plain``."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import get_time_format
+    from openpyxl.compat import safe_string
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.datetime import to_excel
+
+    letters = [get_column_letter(i) for i in range(1, len(formats) + 1)]
+    style_attr: dict[str, str] = {}
+    auto_formats: dict[type, str] = {}
+
+    def s(fmt: str | None) -> str:
+        if fmt is None:
+            return ""
+        if fmt not in style_attr:
+            cell = WriteOnlyCell(ws)
+            cell.number_format = fmt
+            style_attr[fmt] = f' s="{cell.style_id}"'  # registers the style in the workbook
+        return style_attr[fmt]
+
+    out = []
+    for n, r in enumerate(rows, start=2):
+        cells = []
+        for col, raw in enumerate(r):
+            v = None if raw is None else _xlsx_value(raw)
+            if v is None:
+                continue
+            ref, t = f"{letters[col]}{n}", type(v)
+            if t is str:
+                if v == "":
+                    cells.append(f'<c r="{ref}"{s(formats[col])} t="inlineStr" />')
+                    continue
+                stripped = v.strip()
+                space = ' xml:space="preserve"' if stripped and v != stripped else ""
+                text = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                cells.append(f'<c r="{ref}"{s(formats[col])} t="inlineStr"><is><t{space}>{text}</t></is></c>')
+            elif t is bool:
+                cells.append(f'<c r="{ref}"{s(formats[col])} t="b"><v>{safe_string(v)}</v></c>')
+            elif t is int or (t is float and math.isfinite(v)) or (t is Decimal and v.is_finite()):
+                cells.append(f'<c r="{ref}"{s(formats[col])} t="n"><v>{safe_string(v)}</v></c>')
+            elif t is date or t is datetime:
+                if formats[col] and t not in auto_formats:  # openpyxl first gives the cell its own date format
+                    WriteOnlyCell(ws).number_format = auto_formats.setdefault(t, get_time_format(t))
+                cells.append(
+                    f'<c r="{ref}"{s(formats[col] or get_time_format(t))} t="n"><v>{safe_string(to_excel(v))}</v></c>'
+                )
+            else:
+                raise TypeError(f"{ref}: {t.__name__} value is not plain (see _plain)")
+        out.append(f'<row r="{n}">{"".join(cells)}</row>')
+    return "".join(out)
 
 
 def _is_date_col(rows: Sequence[Sequence[Any]], i: int) -> bool:
@@ -99,8 +200,9 @@ def _xlsx_value(v: Any) -> Any:
     return neutralise(v)
 
 
-def _normalise_zip(data: bytes, path: Path, when: datetime) -> None:
-    """Rewrite the XLSX with fixed entry timestamps and core properties (openpyxl stamps 'now')."""
+def _normalise_zip(data: bytes, path: Path, when: datetime, rows_xml: dict[str, str] | None = None) -> None:
+    """Rewrite the XLSX with fixed entry timestamps and core properties (openpyxl stamps 'now'),
+    each sheet's data rows (``rows_xml``, by entry name) after its header row."""
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(path, "w") as dst:
         for info in src.infolist():
@@ -113,6 +215,11 @@ def _normalise_zip(data: bytes, path: Path, when: datetime) -> None:
                     text,
                 )
                 body = text.encode("utf-8")
+            elif rows_xml and rows_xml.get(info.filename):
+                text = body.decode("utf-8")
+                if text.count("</sheetData>") != 1:
+                    raise ValueError(f"{info.filename}: expected one sheetData element from openpyxl")
+                body = text.replace("</sheetData>", rows_xml[info.filename] + "</sheetData>").encode("utf-8")
             out = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
             out.compress_type = zipfile.ZIP_DEFLATED
             out.external_attr = 0o644 << 16
