@@ -9,7 +9,9 @@ with GX's pandas datasource, one checkpoint per table. Results go to
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import itertools
 import json
 import logging
 import sys
@@ -18,7 +20,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from procure.config import PROJECT_ROOT, publish_dir
 from procure.warehouse import connect
@@ -36,6 +41,10 @@ SUITES = (
     "dim_supplier",
     "fct_contract_portfolio",
 )
+
+
+# DuckDB's memory for the suites' queries (default: 80% of RAM); pandas frames come on top
+DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 class QualityGateFailed(RuntimeError):
@@ -107,20 +116,171 @@ def _suite_sql(module) -> str:
     return query if query else f"select * from {module.TABLE}"
 
 
-def _table_as_pandas(con, sql: str):
-    """Arrow -> pandas with decimals as floats and dates as datetimes, which GX compares."""
-    tbl = con.sql(sql).arrow()
+# expectation kwargs that name the columns an expectation reads
+_COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
+# table-level expectations that read no column at all, only the number of rows
+_ROW_COUNT_ONLY = frozenset({"expect_table_row_count_to_equal", "expect_table_row_count_to_be_between"})
+# expectations whose verdict and every reported figure depend only on which values are null
+# (the unexpected values they list are the nulls themselves) ...
+_NULLNESS = frozenset({"expect_column_values_to_not_be_null"})
+# ... or, besides that, only on which values are equal to each other (nothing listed when none are)
+_EQUALITY = frozenset({"expect_column_values_to_be_unique"})
+# ... or only on which values are in a set (the unexpected values they list are those in it)
+_EXCLUSION = frozenset({"expect_column_values_to_not_be_in_set"})
+
+
+def _column_uses(expectations: list) -> dict[str, set[str]] | None:
+    """Column -> the expectation types that read it; None for "every column, as it is".
+
+    None when an expectation reads more than its column kwargs say (a row condition, or a
+    table-level expectation such as one on the table's column list), so nothing is guessed.
+    """
+    uses: dict[str, set[str]] = {}
+    for expectation in expectations:
+        kwargs = expectation.configuration.kwargs
+        if kwargs.get("row_condition"):
+            return None
+        names: list[str] = []
+        for key in _COLUMN_KWARGS:
+            value = kwargs.get(key)
+            if value is not None:
+                names += [value] if isinstance(value, str) else list(value)
+        if not names and expectation.expectation_type not in _ROW_COUNT_ONLY:
+            return None
+        for n in names:
+            uses.setdefault(n, set()).add(expectation.expectation_type)
+    return uses
+
+
+@dataclass
+class _FramePlan:
+    """What to read for one suite: ``sql``, and the columns read as a stand-in (see _plan_frame)."""
+
+    sql: str
+    stand_ins: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (kind, DuckDB type)
+
+
+def _q(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _plan_frame(con, sql: str, expectations: list, stand_ins_allowed: bool = True) -> _FramePlan:
+    """Read only the columns the suite's expectations use, in the relation's own order (a
+    suite that only counts rows reads the first column), so a 40-column mart is not read
+    whole to check six of them.
+
+    A text or boolean column only checked for nulls (and, when DuckDB finds no two non-null
+    values equal, for uniqueness) is read as its null flags and given to GX as a stand-in of
+    the same type with the same nulls (see _stand_in). GX's verdicts, counts, percentages,
+    row indices and listed unexpected values (the nulls) are the same as on the real values,
+    at a fraction of the memory and hashing time. A column with duplicate values is read as
+    it is, so GX lists the duplicated values themselves. Likewise a text column only checked
+    against sets of excluded values keeps those values and reads one constant for the others.
+    Only for tables: a suite's QUERY already is a small derived relation, not worth running twice.
+    """
+    uses = _column_uses(expectations)
+    if uses is None:
+        return _FramePlan(sql)
+    relation = con.sql(sql)  # binds the query, runs nothing
+    available, types = relation.columns, dict(zip(relation.columns, map(str, relation.types), strict=True))
+    if any(c not in available for c in uses):  # let GX report the missing column the way it always has
+        return _FramePlan(sql)
+    keep = [c for c in available if c in uses] or available[:1]
+    stand_ins: dict[str, tuple[str, str]] = {}
+    for c in keep if stand_ins_allowed else ():
+        used_by = uses.get(c, set())
+        if types[c] not in ("VARCHAR", "BOOLEAN") or not used_by:
+            continue
+        if used_by <= _NULLNESS:
+            stand_ins[c] = ("present", types[c])
+        elif used_by <= _NULLNESS | _EQUALITY and types[c] == "VARCHAR":
+            distinct = con.sql(f"select count({_q(c)}) = count(distinct {_q(c)}) from ({sql}) as suite_relation")
+            if distinct.fetchall()[0][0]:
+                stand_ins[c] = ("distinct", types[c])
+    exprs = {c: f"{_q(c)} is null as {_q(c)}" for c in stand_ins}
+    for c in keep if stand_ins_allowed else ():
+        listed = _excluded_values(expectations, c) if types[c] == "VARCHAR" and uses.get(c) else None
+        if listed and uses[c] <= _NULLNESS | _EXCLUSION:
+            # a value outside every set is only ever counted as expected: one such value stands for all
+            other = next("-" * k for k in itertools.count() if "-" * k not in listed)
+            in_list = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(listed))
+            exprs[c] = (
+                f"case when {_q(c)} in ({in_list}) then {_q(c)} when {_q(c)} is not null then '{other}' end as {_q(c)}"
+            )
+    select = ", ".join(exprs.get(c, _q(c)) for c in keep)
+    return _FramePlan(f"select {select} from ({sql}) as suite_relation", stand_ins)
+
+
+def _excluded_values(expectations: list, column: str) -> set[str] | None:
+    """The values the column's not-in-set expectations exclude (None unless all are text)."""
+    listed: set = set()
+    for expectation in expectations:
+        kwargs = expectation.configuration.kwargs
+        if kwargs.get("column") == column and expectation.expectation_type in _EXCLUSION:
+            listed |= set(kwargs.get("value_set") or ())
+    return listed if listed and all(isinstance(v, str) for v in listed) else None
+
+
+# pandas' datetime64[ns] range: GX compares such a column vectorised, any other unit value by value
+_NS_RANGE = (date(1677, 9, 22), date(2262, 4, 11))
+
+
+def _datetime_type(col: pa.ChunkedArray) -> pa.DataType:
+    """Nanosecond timestamps when every date fits (GX then checks ranges in one vectorised
+    pass); microseconds otherwise, so a year-9999 typo is reported, not an overflow."""
+    lo, hi = pc.min_max(col).values()
+    fits = lo.as_py() is None or (_NS_RANGE[0] <= lo.as_py() and hi.as_py() <= _NS_RANGE[1])
+    return pa.timestamp("ns" if fits else "us")
+
+
+def _stand_in(is_null: pa.ChunkedArray, kind: str, duck_type: str) -> pa.Array:
+    """A column read as its null flags, rebuilt with the same nulls and the same Arrow type (so
+    pandas represents its nulls as it would the real values'): "present" holds '' or true,
+    "distinct" the row number as text (as integers when nothing is null)."""
+    mask = is_null.combine_chunks()
+    if kind == "distinct":
+        numbers = pa.array(np.arange(len(mask), dtype=np.int64))
+        if not pc.any(mask).as_py():
+            return numbers
+        return pc.if_else(mask, pa.scalar(None, pa.string()), pc.cast(numbers, pa.string()))
+    if duck_type == "BOOLEAN":
+        return pc.if_else(mask, pa.scalar(None, pa.bool_()), True)
+    return pc.if_else(mask, pa.scalar(None, pa.string()), pa.scalar("", pa.string()))
+
+
+def _table_as_pandas(con, plan: _FramePlan):
+    """Arrow -> pandas with decimals as floats and dates as datetimes, which GX compares.
+
+    Strings stay Arrow-backed (pandas' ``str``); Arrow buffers are released column by column
+    as they are converted, so the peak is about one copy of the frame."""
+    tbl = con.sql(plan.sql).arrow()
     if isinstance(tbl, pa.RecordBatchReader):
         tbl = tbl.read_all()
     cols = []
     for f in tbl.schema:
         col = tbl.column(f.name)
-        if pa.types.is_decimal(f.type):
+        if f.name in plan.stand_ins:
+            col = _stand_in(col, *plan.stand_ins[f.name])
+        elif pa.types.is_decimal(f.type):
             col = col.cast(pa.float64())
         elif pa.types.is_date(f.type):
-            col = col.cast(pa.timestamp("us"))
+            col = col.cast(_datetime_type(col))
         cols.append(col)
-    return pa.table(cols, names=tbl.schema.names).to_pandas()
+    names = tbl.schema.names
+    del tbl
+    table = pa.table(cols, names=names)
+    del cols
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    return frame
+
+
+def _drop_cached_blocks(con) -> None:
+    """Make DuckDB give back the blocks it keeps cached after a query (lowering the limit evicts them)."""
+    with contextlib.suppress(duckdb.Error):  # something still pinned: nothing to gain
+        con.execute("set memory_limit = '16MB'")
+    con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
 
 
 def _load_suite(name: str):
@@ -150,14 +310,12 @@ def _gx_context():
     return context
 
 
-def _validate(
-    context, name: str, module, batch, ctx: dict[str, Any], batch_parameters: dict | None
-) -> list[CheckResult]:
+def _validate(context, name: str, expectations: list, batch, batch_parameters: dict | None) -> list[CheckResult]:
     """One suite, one checkpoint (which also updates Data Docs); the results as CheckResults."""
     import great_expectations as gx
 
     suite = context.suites.add(gx.ExpectationSuite(name=name))
-    for expectation in module.build(ctx):
+    for expectation in expectations:
         suite.add_expectation(expectation)
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{name}_validation", data=batch, suite=suite)
@@ -231,23 +389,38 @@ def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_f
     """Validate every suite on the DuckDB warehouse; record results; raise on a critical failure.
 
     Each table or query is read through DuckDB into Arrow and validated with GX's pandas
-    datasource (GX's SQL datasource cannot read DuckDB).
+    datasource (GX's SQL datasource cannot read DuckDB): only the columns the suite's
+    expectations read, one suite's frame in memory at a time.
     """
     context = _gx_context()
     datasource = context.data_sources.add_pandas("warehouse")
     result = GateResult(run_id)
     con = connect(warehouse, read_only=False)
+    # the suites' queries spill to disk beyond this rather than hold the whole warehouse in RAM
+    # (the setting belongs to the database instance, which this process may share: put it back)
+    memory_limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"set memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
     try:
         ctx = _context_figures(con, as_of)
         for name in SUITES:
             module = _load_suite(name)
-            frame = _table_as_pandas(con, _suite_sql(module))
+            expectations = module.build(ctx)
+            plan = _plan_frame(
+                con, _suite_sql(module), expectations, stand_ins_allowed=not getattr(module, "QUERY", None)
+            )
+            frame = _table_as_pandas(con, plan)
+            _drop_cached_blocks(con)  # GX needs the memory now, DuckDB's cache of what it just read does not
             batch = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(f"{name}_all")
-            result.checks += _validate(context, name, module, batch, ctx, {"dataframe": frame})
+            result.checks += _validate(context, name, expectations, batch, {"dataframe": frame})
+            # GX keeps every batch it loaded in the datasource's engine: drop this one now
+            del frame, batch
+            datasource.get_execution_engine().batch_manager.reset_batch_cache()
+            pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
         con.execute("begin transaction")
         _record(con, result, as_of)
         con.execute("commit")
     finally:
+        con.execute(f"set memory_limit = '{memory_limit}'")
         con.close()
     return _finish(result, raise_on_failure)
 
@@ -296,7 +469,7 @@ def run_gate_postgres(run_id: str, as_of: date, dsn: str | None = None, raise_on
                 schema, table = module.TABLE.split(".")
                 asset = datasource.add_table_asset(name, table_name=table, schema_name=schema)
             batch = asset.add_batch_definition_whole_table(f"{name}_all")
-            result.checks += _validate(context, name, module, batch, ctx, None)
+            result.checks += _validate(context, name, module.build(ctx), batch, None)
         with pg, pg.cursor() as cur:
             cur.execute(OPS_DDL_POSTGRES)
         with pg:
