@@ -701,6 +701,41 @@ def test_fast_path_rows_needing_python_keep_their_order_and_reasons(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("char", "encoding"),
+    [
+        ("\t", "utf-8"),
+        ("\x0b", "utf-8"),
+        ("\x1f", "utf-8"),
+        ("\u0085", "utf-8"),
+        ("\u00a0", "utf-8"),
+        ("\u00a0", "cp1252"),
+        ("\u1680", "utf-8"),
+        ("\u2003", "utf-8"),
+        ("\u205f", "utf-8"),
+        ("\u3000", "utf-8"),
+        ("", "utf-8"),
+        ("", "cp1252"),
+    ],
+)
+def test_fast_path_skips_the_spacing_check_only_for_files_without_odd_spacing(tmp_path, char, encoding):
+    """The sniffer's byte check lets the DuckDB path drop its per-row whitespace regex; a
+    supplier name ending in a tab, NBSP or other Unicode space must still come out stripped
+    (and a control character escaped in raw_record) exactly as the Python path does."""
+    body = f"ACME LTD{char},01/04/2024,12.50,T1\nBETA \u20acLTD,02/04/2024,3.00,T2\n" if encoding == "utf-8" else ""
+    body = body or f"ACME LTD{char},01/04/2024,12.50,T1\nBETA LTD,02/04/2024,3.00,T2\n"
+    path = _write(tmp_path, "spacing.csv", (HEADER.replace("\r\n", "\n") + body).encode(encoding))
+    sf = read_spend_file(path)
+    assert sf.scan.plain_spacing is (char == "")
+    sf.engine = "python"
+    py = _rows(sf)
+    sf.engine = "duckdb"
+    fast = _rows(sf)
+    assert sf.engine_used == "duckdb"
+    assert fast == py
+    assert [r["supplier_name"] for r in fast] == ["ACME LTD", "BETA \u20acLTD" if encoding == "utf-8" else "BETA LTD"]
+
+
+@pytest.mark.parametrize(
     "body",
     [b"", b",,,\r\n\r\n", b",,99.00,\r\n"],
     ids=["header-only", "only-blank-rows", "only-a-total-line"],

@@ -133,6 +133,30 @@ class ByteScan:
     empty_lines: int = 0  # > 0 if some line is empty (b"\n\n" or b"\n\r\n"; a lower bound)
     quotes: int = 0
     ends_with_newline: bool = False
+    #: True when no byte can be (part of) a control character other than LF/CR or a
+    #: whitespace character other than the space, in UTF-8, latin-1 or cp1252 (tab, U+0085,
+    #: U+00A0, U+1680, U+2000-U+205F, U+3000); the DuckDB fast path then skips its per-row check
+    plain_spacing: bool = False
+
+
+#: Printable ASCII and the line breaks: what :func:`_plain_spacing` removes before looking.
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)) + b"\n\r"
+_ODD_BYTES = frozenset([*range(0x20), 0x85, 0xA0]) - {0x0A, 0x0D}
+#: UTF-8 of U+1680, U+2000-U+202F (a superset: U+2000-U+200A, U+2028, U+2029, U+202F), U+205F, U+3000
+_ODD_SEQUENCES = (b"\xe1\x9a\x80", b"\xe2\x80", b"\xe2\x81\x9f", b"\xe3\x80\x80")
+
+
+def _plain_spacing(chunk: bytes, tail: bytes) -> bool:
+    """Whether ``chunk`` (after ``tail``, the previous chunk's last bytes) holds no odd spacing byte."""
+    rest = chunk.translate(None, _PLAIN_BYTES)  # ~0.1 ms a 0.5 MB chunk; mostly empty
+    if not rest:
+        return True
+    if not _ODD_BYTES.isdisjoint(rest):
+        return False
+    if any(b in rest for b in b"\xe1\xe2\xe3") or any(b in tail for b in b"\xe1\xe2\xe3"):
+        window = tail + chunk[:3]
+        return not any(seq in chunk or seq in window for seq in _ODD_SEQUENCES)
+    return True
 
 
 def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
@@ -161,6 +185,7 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
     tail = b""
     total = 0
     chunk = first
+    plain_spacing = True
     # sha256 releases the GIL: hash chunk n in a thread while chunk n is scanned here
     pool = ThreadPoolExecutor(max_workers=1) if digest is not None else None
     hashing = None
@@ -190,6 +215,8 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
             if not ascii_only:
                 for byte in (0xA3, 0x9C, *_CP1252_UNDEFINED):
                     counts[byte] += chunk.count(bytes([byte]))
+            if plain_spacing:
+                plain_spacing = _plain_spacing(chunk, tail)
             tail = chunk[-5:]
             chunk = stream.read(CHUNK)
             if pool is not None:
@@ -215,6 +242,7 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
     else:
         encoding, double_encoded = "cp1252", False
     lines.encoding, lines.double_encoded, lines.bytes_read = encoding, double_encoded, total
+    lines.plain_spacing = plain_spacing
     return lines
 
 

@@ -63,6 +63,8 @@ _OTHER_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() an
 _ODD_CHARS = (
     "[\\x00-\\x09\\x0b-\\x1f" + "".join(f"\\x{{{ord(c):x}}}" for c in _OTHER_WHITESPACE if ord(c) >= 0x20) + "]"
 )
+#: Encodings whose bytes ByteScan.plain_spacing speaks for (cp437 maps 0xFF to U+00A0).
+_PLAIN_SPACING_ENCODINGS = frozenset({"utf-8", "utf-8-sig", "latin-1", "cp1252"})
 _MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9, "sept": 9,
@@ -111,6 +113,20 @@ def _redaction_re2(pattern: str) -> str:
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string constant spelled in ASCII: non-ASCII characters become ``chr(n)`` pieces.
+
+    The DuckDB client maps every character of a non-ASCII query text to its UTF-8 offset in
+    Python (~20 ms for this module's ~12,000-character queries, as much as reading a file),
+    so a header such as ``Net Amount (£)`` must not put a '£' into the query text.
+    """
+    if value.isascii():
+        return _sql_str(value)
+    pieces = re.split(r"([^\x00-\x7f])", value)
+    parts = [f"chr({ord(p)})" if i % 2 else _sql_str(p) for i, p in enumerate(pieces) if p]
+    return f"concat({', '.join(parts)})"
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -375,11 +391,11 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
     pos = {c: i for i, c in enumerate(sf.original_columns)}
     fpos = {f: pos[c] for f, c in sf.column_map.items()}
 
-    nulls = ", ".join(_sql_str(m) for m in sorted(aliases.null_markers)) or "chr(1)"
+    nulls = ", ".join(_sql_text(m) for m in sorted(aliases.null_markers)) or "chr(1)"
     # a cell can only lower() to a marker if it is at most ~3 bytes per marker character
     marker_bytes = 4 * max((len(m) for m in aliases.null_markers), default=1)
     cells = ", ".join(f"c{i}" for i in range(width))
-    q = _sql_str
+    q = _sql_text  # keeps the query text ASCII
 
     # l1: trimmed mapped cells, all cells joined (redaction, blank and whitespace checks)
     l1 = [cells, f"concat_ws(chr(10), {cells}) as allc"]  # no cell holds a line break here
@@ -400,7 +416,8 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
         )
 
     def amount_parts(expr: str) -> str:  # parse_amount's noise removal (ASCII whitespace only)
-        cleaned = f"regexp_replace({expr}, '£|Â|(?i:GBP)|[\\t\\n\\x0b\\x0c\\r ]', '', 'g')"
+        # £ and Â spelled as RE2 escapes: the query text stays ASCII (see :func:`_build_sql`)
+        cleaned = f"regexp_replace({expr}, '\\x{{a3}}|\\x{{c2}}|(?i:GBP)|[\\t\\n\\x0b\\x0c\\r ]', '', 'g')"
         return f"regexp_extract({cleaned}, {q(_AMOUNT)}, ['p', 'v', 'q'])"
 
     plain_number = "'-?[0-9]+(?:\\.[0-9]*)?'"
@@ -447,7 +464,11 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
     if "irrecoverable_vat_gbp" in fpos:
         l2.append(f"{nulled('irrecoverable_vat_gbp')} as vat_text")
     l2.append(f"regexp_matches(allc, {q(_redaction_re2(aliases.redaction.pattern))}) as is_redacted")
-    l2.append(f"regexp_matches(allc, {q(_ODD_CHARS)}) as odd_ws")
+    scan = sf.scan
+    if scan is not None and scan.plain_spacing and scan.encoding == sf.encoding in _PLAIN_SPACING_ENCODINGS:
+        l2.append("false as odd_ws")  # the sniffer saw no such byte in the whole file
+    else:
+        l2.append(f"regexp_matches(allc, {q(_ODD_CHARS)}) as odd_ws")
 
     l2.append("trim(replace(allc, chr(10), '')) = '' as is_blank")
     pcard_terms = []

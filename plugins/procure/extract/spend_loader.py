@@ -39,6 +39,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from procure.config import Council
 from procure.extract.landing import LandedFile, LandingError, drop_folder_files, land_sources
@@ -220,13 +221,6 @@ def _account(stats: dict[str, int], preamble_lines: int) -> dict[str, int]:
     }
 
 
-#: Per batch (registered as _spend_batch): loaded rows, amount and dates by payment month.
-_BATCH_SUMMARY = (
-    "select strftime(payment_date, '%Y-%m'), count(payment_date), sum(amount_gbp), min(payment_date), "
-    "max(payment_date) from _spend_batch where reject_reason is null group by 1"
-)
-
-
 @dataclass
 class _FileSummary:
     """The loaded rows' total, first/last payment date and rows per month, summed batch by batch.
@@ -240,16 +234,29 @@ class _FileSummary:
     last: Any = None
     months: dict[str, int] = field(default_factory=dict)
 
-    def add(self, con) -> None:
-        for month, dated, total, first, last in con.execute(_BATCH_SUMMARY).fetchall():
-            if total is not None:
-                self.total += total
-            if first is not None and (self.first is None or first < self.first):
-                self.first = first
-            if last is not None and (self.last is None or last > self.last):
-                self.last = last
-            if month is not None:
-                self.months[month] = self.months.get(month, 0) + dated
+    def add(self, table: pa.Table) -> None:
+        """Add a batch (BATCH_SCHEMA): its loaded rows' amounts, dates and rows per payment month.
+
+        Arrow kernels on the batch itself (~0.3 ms; a DuckDB query over it cost ~2 ms a file).
+        """
+        loaded = table.filter(pc.is_null(table.column("reject_reason")))
+        total = pc.sum(loaded.column("amount_gbp")).as_py()
+        if total is not None:
+            self.total += total
+        dates = loaded.column("payment_date")
+        if dates.null_count == len(dates):
+            return
+        bounds = pc.min_max(dates).as_py()
+        first, last = bounds["min"], bounds["max"]
+        if self.first is None or first < self.first:
+            self.first = first
+        if self.last is None or last > self.last:
+            self.last = last
+        year_month = pc.add(pc.multiply(pc.year(dates), 100), pc.month(dates))
+        for item in pc.value_counts(year_month).to_pylist():
+            if item["values"] is not None:
+                month = f"{item['values'] // 100:04d}-{item['values'] % 100:02d}"
+                self.months[month] = self.months.get(month, 0) + item["counts"]
 
     def covered_months(self) -> str | None:
         """The months holding at least PERIOD_SHARE of the dated loaded rows, 'YYYY-MM,...'."""
@@ -344,7 +351,11 @@ def load_landed_file(
             return result
 
     try:
-        sf = sniffed if sniffed is not None else read_spend_file(landed.path, overrides=overrides or None)
+        sf = (
+            sniffed
+            if sniffed is not None
+            else read_spend_file(landed.path, overrides=overrides or None, sha256=landed.sha256)
+        )
     except UNREADABLE as exc:
         return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con)
 
@@ -367,7 +378,7 @@ def load_landed_file(
                             "from _spend_batch where reject_reason is null",
                             [*key, run_id],
                         )
-                        summary.add(con)
+                        summary.add(table)
                     if loaded < table.num_rows:
                         con.execute(
                             "insert into raw.spend_quarantine (council_id, source_file, file_sha256, source_line, "
@@ -598,7 +609,9 @@ def _presniff(con, council: Council, window: list[LandedFile]) -> dict[str, Any]
         ):
             continue  # unchanged, or rejected again without reading it
         try:
-            out[landed.sha256] = spend_reader.read_spend_file(landed.path, overrides=overrides or None)
+            out[landed.sha256] = spend_reader.read_spend_file(
+                landed.path, overrides=overrides or None, sha256=landed.sha256
+            )
         except UNREADABLE:
             continue
     prefetch([sf for sf in out.values() if isinstance(sf, spend_reader.SpendFile)])

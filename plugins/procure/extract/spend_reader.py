@@ -608,8 +608,12 @@ def read_spend_file(
     path: Path,
     overrides: dict[str, Any] | None = None,
     aliases_path: Path | None = None,
+    sha256: str | None = None,
 ) -> SpendFile:
     """Sniff ``path`` (one pass over the bytes plus a look at the first records).
+
+    ``sha256``: the file's digest when the caller already has it (the landing zone hashed the
+    file while copying it); otherwise the scan computes it.
 
     ``overrides`` (per-council configuration) may set ``encoding``, ``delimiter``,
     ``header_line`` (1-based physical line), ``columns`` (canonical field or None per
@@ -624,10 +628,10 @@ def read_spend_file(
         raise SpendFileError(f"{path}: file not found")
     aliases = load_aliases(aliases_path)
     compression = detect_compression(path)
-    hasher = hashlib.sha256() if compression == "none" else None
+    hasher = hashlib.sha256() if compression == "none" and sha256 is None else None
     with open_decompressed(path, compression) as raw:
         scan = scan_encoding(raw, hasher)  # an uncompressed file is hashed in the same pass
-    digest = hasher.hexdigest() if hasher is not None else sha256_of(path)
+    digest = sha256 or (hasher.hexdigest() if hasher is not None else sha256_of(path))
     if scan.bytes_read == 0:
         raise SpendFileError(f"{path.name}: file is empty")
     encoding = overrides.get("encoding") or scan.encoding
