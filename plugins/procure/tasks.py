@@ -53,8 +53,9 @@ def ingest_spend(run_id: str, logical_date: date | datetime, warehouse: Path | N
     # files are landed and read while this one's load
     started = time.perf_counter()
     for council, results in iter_council_spend(load_councils(), run_id, _as_datetime(logical_date), warehouse):
-        log.info("spend %s finished in %.1f s: %s", council.id, time.perf_counter() - started, results)
         out[council.id] = _summary(results)
+        counts = {k: v for k, v in out[council.id].items() if k != "results"}
+        log.info("spend %s finished in %.1f s: %s", council.id, time.perf_counter() - started, counts)
         started = time.perf_counter()
     return out
 
