@@ -90,3 +90,33 @@ def isolated_env(tmp_path, monkeypatch, sample_dir) -> dict[str, Path]:
     monkeypatch.setenv("PROCURE_CONFIG", str(paths["config"]))
     monkeypatch.setenv("PROCURE_LANDING_DIR", str(tmp_path / "landing"))
     return paths
+
+
+@pytest.fixture
+def pg_clean():
+    """Connect to the PROCURE_PG_* server with the given schemas dropped (autocommit).
+
+    Skips without a server, except on CI, where .ci/run must have started one.
+    """
+    if not os.environ.get("PROCURE_PG_HOST"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide PostgreSQL (PROCURE_PG_* unset): see .ci/run")
+        pytest.skip('no PostgreSQL: run `eval "$(bash .ci/start_postgres.sh)"` first')
+    import psycopg2
+
+    from procure.transform.postgres_mirror import pg_dsn
+
+    opened = []
+
+    def connect(*schemas: str):
+        con = psycopg2.connect(pg_dsn())
+        con.autocommit = True
+        opened.append(con)
+        with con.cursor() as cur:
+            for schema in schemas:
+                cur.execute(f"drop schema if exists {schema} cascade")
+        return con
+
+    yield connect
+    for con in opened:
+        con.close()

@@ -7,7 +7,6 @@ Needs a server: see tests/integration/test_postgres_portability.py.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -33,21 +32,8 @@ AWKWARD = [
 
 
 @pytest.fixture
-def pg():
-    if not os.environ.get("PROCURE_PG_HOST"):
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide PostgreSQL (PROCURE_PG_* unset): see .ci/run")
-        pytest.skip('no PostgreSQL: run `eval "$(bash .ci/start_postgres.sh)"` first')
-    import psycopg2
-
-    from procure.transform.postgres_mirror import pg_dsn
-
-    con = psycopg2.connect(pg_dsn())
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute("drop schema if exists raw cascade")
-    yield con
-    con.close()
+def pg(pg_clean):
+    return pg_clean("raw")
 
 
 def _spend_row(i: int) -> list:

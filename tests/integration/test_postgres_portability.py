@@ -7,7 +7,6 @@ when the server is missing, so portability is always proven there.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -28,22 +27,8 @@ MARTS = (
 
 
 @pytest.fixture
-def pg():
-    if not os.environ.get("PROCURE_PG_HOST"):
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide PostgreSQL (PROCURE_PG_* unset): see .ci/run")
-        pytest.skip('no PostgreSQL: run `eval "$(bash .ci/start_postgres.sh)"` first')
-    import psycopg2
-
-    from procure.transform.postgres_mirror import pg_dsn
-
-    con = psycopg2.connect(pg_dsn())
-    con.autocommit = True
-    with con.cursor() as cur:
-        for schema in ("raw", "staging", "intermediate", "marts", "reference"):
-            cur.execute(f"drop schema if exists {schema} cascade")
-    yield con
-    con.close()
+def pg(pg_clean):
+    return pg_clean("raw", "staging", "intermediate", "marts", "reference")
 
 
 def _rows(cur, table: str, columns: list[str]) -> list[tuple]:
