@@ -34,6 +34,7 @@ from pathlib import Path
 from procure.sample import names
 from procure.sample.generate import (
     HEADER_DRIFT_MONTH_INDEX,
+    REDACTED_AREAS,
     SPEND_HEADER,
     SPEND_RENAMES,
     TITLE_ROW_MONTH_INDEX,
@@ -46,14 +47,6 @@ LINES_PER_YEAR = 33_000
 # The sample's line mix (core + tail suppliers, redacted payees, card lines) as relative weights.
 REDACTED_LINES = 720
 CARD_LINES = 1200
-REDACTED_AREAS = (
-    ("Housing & Community Safety", "Rent Deposits", 40),
-    ("Housing & Community Safety", "Homelessness Prevention", 20),
-    ("Revenues & Benefits", "Discretionary Housing Payments", 20),
-    ("Housing Repairs (HRA)", "Tenant Compensation", 10),
-    ("Human Resources", "Professional Fees", 5),
-    ("Parks & Open Spaces", "Contractor Payments", 5),
-)
 CARD_EXPENSES = ("Purchase Card", "Equipment", "Travel", "Subscriptions")
 TAIL_BANDS = ((500, 1000), (1000, 2500), (2500, 5000), (5000, 10000), (10000, 25000), (25000, 60000))
 TAIL_BAND_WEIGHTS = (30, 30, 18, 12, 7, 3)

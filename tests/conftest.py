@@ -25,6 +25,20 @@ os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 
+#: every mart the dbt project publishes (schema marts)
+MARTS = (
+    "fct_spend",
+    "dim_supplier",
+    "fct_contract_portfolio",
+    "mart_spend_by_category",
+    "mart_local_spend",
+    "mart_kpi_monthly",
+    "mart_supplier_concentration",
+    "mart_off_contract_spend",
+    "mart_procurement_kpis",
+)
+
+
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data/real; the test is skipped when the folder is absent."""
     path = SHARED_DATA.joinpath(*parts)
@@ -120,3 +134,33 @@ def pg_clean():
     yield connect
     for con in opened:
         con.close()
+
+
+def gated_warehouse(tmp_path_factory, sample_dir: Path) -> Path:
+    """A gate-passed warehouse on the sample data, built once per session through the CLI (shared by the publish tests)."""
+    root = tmp_path_factory.getbasetemp() / "publish_warehouse"
+    done, failed = root / "built", root / "failed"
+    if done.exists():
+        return root / "w.duckdb"
+    if failed.exists():  # built once per session: do not repeat a failed build for every test
+        pytest.fail(failed.read_text(encoding="utf-8"))
+    root.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "PROCURE_WAREHOUSE": str(root / "w.duckdb"),
+        "PROCURE_CONFIG": str(write_config(root / "councils.yml", sample_dir)),
+        "PROCURE_PUBLISH_DIR": str(root / "publish"),
+        "DBT_TARGET_PATH": str(root / "dbt_target"),
+        "DBT_LOG_PATH": str(root / "dbt_logs"),
+    }
+    for step in (["ingest", "all", "--as-of", "2025-04-05"], ["build"], ["check", "--as-of", "2025-04-05"]):
+        done_step = subprocess.run(
+            [str(Path(sys.executable).parent / "procure"), *step], env=env, capture_output=True, text=True
+        )
+        if done_step.returncode != 0:
+            failed.write_text(
+                f"procure {' '.join(step)} failed:\n{done_step.stdout}\n{done_step.stderr}", encoding="utf-8"
+            )
+            pytest.fail(f"procure {' '.join(step)} failed:\n{done_step.stdout}\n{done_step.stderr}")
+    done.write_text("ok", encoding="utf-8")
+    return root / "w.duckdb"

@@ -104,61 +104,56 @@ def _register_councils(warehouse: Path | None = None) -> list:
     return councils
 
 
-def list_new_spend_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
-    """Land every council's dropped and published payment files; the ones not loaded yet (for .expand)."""
-    from procure.extract.spend_loader import new_landed_files
-
+def _list_new(new_landed_files, what: str, warehouse: Path | None) -> list[dict[str, Any]]:
     councils = _register_councils(warehouse)
     items = []
     for council in councils:
         items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
-    log.info("%d new spend file(s): %s", len(items), [i["name"] for i in items])
+    log.info("%d new %s file(s): %s", len(items), what, [i["name"] for i in items])
     return items
+
+
+def _load_one(load_landed, source: str, item: dict[str, Any], run_id: str, logical_date, warehouse) -> dict[str, Any]:
+    from procure.config import get_council
+    from procure.extract.spend_loader import register_council
+
+    council = get_council(item["council_id"])
+    with transaction(warehouse) as con:
+        register_council(con, council)
+    landed = _landed_from_item(item, source)
+    return load_landed(council, landed, run_id, _as_datetime(logical_date), warehouse, item["origin"]).as_json()
+
+
+def list_new_spend_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
+    """Land every council's dropped and published payment files; the ones not loaded yet (for .expand)."""
+    from procure.extract.spend_loader import new_landed_files
+
+    return _list_new(new_landed_files, "spend", warehouse)
 
 
 def load_spend_file(
     item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
 ) -> dict[str, Any]:
     """Load one landed payment file (one mapped DAG task); the file's account as the CLI prints it."""
-    from procure.config import get_council
-    from procure.extract.spend_loader import load_landed_file, register_council
+    from procure.extract.spend_loader import load_landed_file
 
-    council = get_council(item["council_id"])
-    with transaction(warehouse) as con:
-        register_council(con, council)
-    result = load_landed_file(
-        council, _landed_from_item(item, "spend"), run_id, _as_datetime(logical_date), warehouse, item["origin"]
-    )
-    return result.as_json()
+    return _load_one(load_landed_file, "spend", item, run_id, logical_date, warehouse)
 
 
 def list_new_register_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
     """Land every council's contract register files; the ones the manifest does not know yet."""
     from procure.extract.contracts_loader import new_landed_files
 
-    councils = _register_councils(warehouse)
-    items = []
-    for council in councils:
-        items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
-    log.info("%d new contract register file(s): %s", len(items), [i["name"] for i in items])
-    return items
+    return _list_new(new_landed_files, "contract register", warehouse)
 
 
 def load_register_file(
     item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
 ) -> dict[str, Any]:
     """Load one landed contract register file (one mapped DAG task)."""
-    from procure.config import get_council
     from procure.extract.contracts_loader import load_landed_register
-    from procure.extract.spend_loader import register_council
 
-    council = get_council(item["council_id"])
-    with transaction(warehouse) as con:
-        register_council(con, council)
-    result = load_landed_register(
-        council, _landed_from_item(item, "contracts"), run_id, _as_datetime(logical_date), warehouse, item["origin"]
-    )
-    return result.as_json()
+    return _load_one(load_landed_register, "contracts", item, run_id, logical_date, warehouse)
 
 
 def ingest_notices(run_id: str, until: date | datetime | None = None, warehouse: Path | None = None) -> dict[str, Any]:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import ROOT, write_config
+from conftest import ROOT, gated_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,7 +33,6 @@ CHROMIUM_ARGS = [
 ]
 MONTH = date(2025, 3, 1)
 FY_START = date(2024, 4, 1)
-CLI = Path(sys.executable).parent / "procure"
 SECTIONS = [
     "Headline KPIs and summary",
     "Spend trend by service area (13 months)",
@@ -55,32 +52,6 @@ def _require_chromium() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(reason + " — required under CI")
     pytest.skip(reason)
-
-
-def gated_warehouse(tmp_path_factory, sample_dir: Path) -> Path:
-    """Same session-wide warehouse as tests/unit/test_strategy_review.py (same folder: built once per session)."""
-    root = tmp_path_factory.getbasetemp() / "publish_warehouse"
-    done, failed = root / "built", root / "failed"
-    if done.exists():
-        return root / "w.duckdb"
-    if failed.exists():  # built once per session: do not repeat a failed build for every test
-        pytest.fail(failed.read_text(encoding="utf-8"))
-    root.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "PROCURE_WAREHOUSE": str(root / "w.duckdb"),
-        "PROCURE_CONFIG": str(write_config(root / "councils.yml", sample_dir)),
-        "PROCURE_PUBLISH_DIR": str(root / "publish"),
-        "DBT_TARGET_PATH": str(root / "dbt_target"),
-        "DBT_LOG_PATH": str(root / "dbt_logs"),
-    }
-    for step in (["ingest", "all", "--as-of", "2025-04-05"], ["build"], ["check", "--as-of", "2025-04-05"]):
-        run = subprocess.run([str(CLI), *step], env=env, capture_output=True, text=True)
-        if run.returncode != 0:
-            failed.write_text(f"procure {' '.join(step)} failed:\n{run.stdout}\n{run.stderr}", encoding="utf-8")
-            pytest.fail(f"procure {' '.join(step)} failed:\n{run.stdout}\n{run.stderr}")
-    done.write_text("ok", encoding="utf-8")
-    return root / "w.duckdb"
 
 
 @pytest.fixture(scope="module")

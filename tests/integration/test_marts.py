@@ -15,19 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import write_config
-
-MARTS = (
-    "fct_spend",
-    "dim_supplier",
-    "fct_contract_portfolio",
-    "mart_spend_by_category",
-    "mart_local_spend",
-    "mart_kpi_monthly",
-    "mart_supplier_concentration",
-    "mart_off_contract_spend",
-    "mart_procurement_kpis",
-)
+from conftest import MARTS, write_config
 
 
 def _procure(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -10,20 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conftest import MARTS
 
 pytestmark = pytest.mark.postgres
-
-MARTS = (
-    "fct_spend",
-    "dim_supplier",
-    "fct_contract_portfolio",
-    "mart_spend_by_category",
-    "mart_local_spend",
-    "mart_kpi_monthly",
-    "mart_supplier_concentration",
-    "mart_off_contract_spend",
-    "mart_procurement_kpis",
-)
 
 
 @pytest.fixture

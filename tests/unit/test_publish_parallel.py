@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_strategy_review import gated_warehouse
+from conftest import gated_warehouse
 
 from procure import tasks
 from procure.publish.atomic import GateNotPassed

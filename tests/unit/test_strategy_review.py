@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_config
+from conftest import gated_warehouse
 
 from procure.config import get_council
 from procure.publish.atomic import GateNotPassed, sha256_file
@@ -31,35 +28,6 @@ from procure.publish.safety import PrivacyCheckFailed, is_personal_looking, neut
 from procure.publish.strategy_review import EXTRACTS, publish_strategy_review
 
 FY = "2024-25"
-CLI = Path(sys.executable).parent / "procure"
-
-
-def gated_warehouse(tmp_path_factory, sample_dir: Path) -> Path:
-    """A gate-passed warehouse on the sample data, built once per session (shared by the publish tests)."""
-    root = tmp_path_factory.getbasetemp() / "publish_warehouse"
-    done, failed = root / "built", root / "failed"
-    if done.exists():
-        return root / "w.duckdb"
-    if failed.exists():  # built once per session: do not repeat a failed build for every test
-        pytest.fail(failed.read_text(encoding="utf-8"))
-    root.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "PROCURE_WAREHOUSE": str(root / "w.duckdb"),
-        "PROCURE_CONFIG": str(write_config(root / "councils.yml", sample_dir)),
-        "PROCURE_PUBLISH_DIR": str(root / "publish"),
-        "DBT_TARGET_PATH": str(root / "dbt_target"),
-        "DBT_LOG_PATH": str(root / "dbt_logs"),
-    }
-    for step in (["ingest", "all", "--as-of", "2025-04-05"], ["build"], ["check", "--as-of", "2025-04-05"]):
-        done_step = subprocess.run([str(CLI), *step], env=env, capture_output=True, text=True)
-        if done_step.returncode != 0:
-            failed.write_text(
-                f"procure {' '.join(step)} failed:\n{done_step.stdout}\n{done_step.stderr}", encoding="utf-8"
-            )
-            pytest.fail(f"procure {' '.join(step)} failed:\n{done_step.stdout}\n{done_step.stderr}")
-    done.write_text("ok", encoding="utf-8")
-    return root / "w.duckdb"
 
 
 @pytest.fixture

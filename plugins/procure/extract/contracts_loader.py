@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from procure.config import PROJECT_ROOT, Council
-from procure.extract.landing import LandedFile, LandingError, drop_folder_files, land_sources
+from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
 from procure.extract.parse import parse_amount, parse_date
 from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of, sniff_delimiter
 from procure.extract.spend_loader import UNREADABLE, FileResult, known_files, register_council
@@ -478,15 +478,5 @@ def ingest_register_files(
 
 def new_landed_files(council: Council, warehouse: Path | None = None) -> list[LandedFile]:
     """Land the council's register files; return those raw.contract_manifest does not know yet."""
-    landed = []
-    for _, item in land_inputs(council):
-        if isinstance(item, str):
-            raise LandingError(item)
-        landed.append(item)
     known = known_files("contract_manifest", council.id, warehouse)
-    out, seen = [], set()
-    for item in landed:
-        if item.sha256 not in known and item.sha256 not in seen:
-            seen.add(item.sha256)
-            out.append(item)
-    return out
+    return [item for item in landed_or_raise(land_inputs(council)) if item.sha256 not in known]

@@ -146,3 +146,17 @@ def land_sources(
         except LandingError as exc:
             out.append((str(item), str(exc)))
     return out
+
+
+def landed_or_raise(pairs: list[tuple[str, LandedFile | str]]) -> list[LandedFile]:
+    """The files of :func:`land_sources`' pairs, each sha256 once; the first source that could not
+    be landed raises :class:`LandingError` naming it (a DAG task then retries, then fails)."""
+    out: list[LandedFile] = []
+    seen: set[str] = set()
+    for _, item in pairs:
+        if isinstance(item, str):
+            raise LandingError(item)
+        if item.sha256 not in seen:
+            seen.add(item.sha256)
+            out.append(item)
+    return out

@@ -61,7 +61,8 @@ def _money(value: Any) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
-def _ts(value: Any) -> datetime | None:
+def ocds_timestamp(value: Any) -> datetime | None:
+    """An OCDS date-time as a naive datetime (offset dropped); None when missing or unreadable."""
     if not value:
         return None
     try:
@@ -71,7 +72,7 @@ def _ts(value: Any) -> datetime | None:
 
 
 def _date(value: Any) -> date | None:
-    ts = _ts(value)
+    ts = ocds_timestamp(value)
     return ts.date() if ts else None
 
 
@@ -107,7 +108,7 @@ def flatten_release(release: dict[str, Any], source_file: str) -> Flattened:
         "release_key": key,
         "ocid": ocid,
         "release_id": rid,
-        "release_date": _ts(release.get("date")),
+        "release_date": ocds_timestamp(release.get("date")),
         "tags": ",".join(release.get("tag") or []),
         "buyer_id": buyer.get("id"),
         "buyer_name": _text(buyer.get("name")),
@@ -153,7 +154,7 @@ def flatten_release(release: dict[str, Any], source_file: str) -> Flattened:
                     "supplier_id": supplier.get("id") or _text(supplier.get("name")) or "unknown",
                     "supplier_name": _text(supplier.get("name")),
                     "status": award.get("status"),
-                    "award_date": _ts(award.get("date")),
+                    "award_date": ocds_timestamp(award.get("date")),
                     "value_gbp": _money(award.get("value")),
                     "contract_start_date": _date(period.get("startDate")),
                     "contract_end_date": _date(period.get("endDate")),

@@ -22,11 +22,12 @@ import hashlib
 import json
 import warnings
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from procure.extract.notices_loader import ocds_timestamp as _ts
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "release-schema-1.1.5.json"
 PLACEHOLDER_VALUES = {Decimal("0"), Decimal("0.1"), Decimal("1")}
@@ -79,15 +80,6 @@ def compile_releases(releases: list[dict[str, Any]]) -> tuple[dict[str, Any], li
         compiled = merger().create_compiled_release(ordered)
     notes = sorted({str(w.message) for w in caught if issubclass(w.category, OCDSMergeWarning)})
     return compiled, notes
-
-
-def _ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
-        return None
 
 
 def _money(value: Any) -> Decimal | None:

@@ -42,7 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procure.config import Council
-from procure.extract.landing import LandedFile, LandingError, drop_folder_files, land_sources
+from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
 from procure.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
@@ -651,17 +651,9 @@ def new_landed_files(council: Council, warehouse: Path | None = None) -> list[La
     A file rejected before counts as new again when the council's overrides for it changed.
     A failed download raises (the DAG task retries with backoff, then fails naming the URL).
     """
-    landed = []
-    for _, item in land_inputs(council):
-        if isinstance(item, str):
-            raise LandingError(item)
-        landed.append(item)
     known = known_files("spend_manifest", council.id, warehouse)
-    out, seen = [], set()
-    for item in landed:
-        if item.sha256 in seen:
-            continue
-        seen.add(item.sha256)
+    out = []
+    for item in landed_or_raise(land_inputs(council)):
         state = known.get(item.sha256)
         overrides = json.dumps(council.overrides_for(item.original_name), sort_keys=True, default=str)
         if state is None or (state[0] == "rejected" and state[1] != overrides):

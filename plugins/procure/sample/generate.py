@@ -508,15 +508,19 @@ def _supplier_lines(rng: random.Random, supplier: Supplier, weekdays: list[list[
     return lines
 
 
+#: (service area, expense type, weight) of the payments to individuals whose names are withheld
+REDACTED_AREAS = (
+    ("Housing & Community Safety", "Rent Deposits", 40),
+    ("Housing & Community Safety", "Homelessness Prevention", 20),
+    ("Revenues & Benefits", "Discretionary Housing Payments", 20),
+    ("Housing Repairs (HRA)", "Tenant Compensation", 10),
+    ("Human Resources", "Professional Fees", 5),
+    ("Parks & Open Spaces", "Contractor Payments", 5),
+)
+
+
 def _redacted_lines(rng: random.Random, weekdays: list[list[date]]) -> list[SpendLine]:
-    areas = [
-        ("Housing & Community Safety", "Rent Deposits", 40),
-        ("Housing & Community Safety", "Homelessness Prevention", 20),
-        ("Revenues & Benefits", "Discretionary Housing Payments", 20),
-        ("Housing Repairs (HRA)", "Tenant Compensation", 10),
-        ("Human Resources", "Professional Fees", 5),
-        ("Parks & Open Spaces", "Contractor Payments", 5),
-    ]
+    areas = REDACTED_AREAS
     lines = []
     for _ in range(720):
         month = rng.randrange(12)
