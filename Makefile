@@ -32,7 +32,7 @@ OCDS_PORT ?= 8765
 DAG_ORDER := ingest_finance_spend ingest_contract_register ingest_procurement_notices \
              build_warehouse quality_gate publish_board_pack publish_strategy_review
 
-.PHONY: setup run test lint unit dags integration e2e clean airflow-db sample outputs manifest bench
+.PHONY: setup run test lint unit dags integration e2e clean airflow-db sample outputs manifest bench system-check
 
 setup: $(VENV)/.synced
 
@@ -41,6 +41,10 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	UV="$$(command -v uv || echo "$(PYTHON) -m uv")"
 	$$UV sync --frozen --compile-bytecode -p $(PYTHON)
 	touch $@
+
+# the system libraries PDF rendering needs (pango; libharfbuzz-subset0 optional): a clear message, not a traceback
+system-check: setup
+	@$(BIN)/python -m procure.publish.pdf
 
 # build_warehouse renders one Airflow task per dbt model from this manifest (Cosmos LoadMode.DBT_MANIFEST),
 # so parsing the DAG runs no dbt; rewritten whenever the dbt project changes
@@ -61,7 +65,7 @@ airflow-db: setup $(DBT_MANIFEST)
 sample: setup
 	@$(BIN)/procure sample-data > /dev/null && echo "== sample data in data/sample (procure sample-data)"
 
-run: setup airflow-db sample
+run: setup system-check airflow-db sample
 	@echo "== running the pipeline through Airflow (logs in $(AIRFLOW_HOME)/dags_test_*.log)"
 	# ingest_procurement_notices harvests the sample notices from a local Contracts Finder-shaped server
 	$(BIN)/python -m procure.extract.ocds_server --dir data/sample/norwich/notices --port $(OCDS_PORT) \
@@ -88,7 +92,7 @@ lint: setup
 	# sqlfluff only compiles the models: an in-memory DuckDB, no warehouse file needed
 	cd dbt_project && PROCURE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models macros --processes 2
 
-test: setup lint airflow-db
+test: setup system-check lint airflow-db
 	$(BIN)/pytest -q
 
 # rows/s and peak RSS of the spend reader (real files + a generated ~1 GB file in /tmp); not part of test

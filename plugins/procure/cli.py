@@ -28,7 +28,19 @@ def _month(value: str | None) -> date | None:
         raise click.BadParameter(f"expected YYYY-MM, got {value!r}") from exc
 
 
-@click.group()
+class _Procure(click.Group):
+    """Any command: an invalid configuration is a one-line error naming the file and key, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from procure.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from exc
+
+
+@click.group(cls=_Procure)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """Procurement data warehouse for UK councils."""

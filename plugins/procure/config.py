@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -28,6 +29,37 @@ PROJECT_ROOT = Path(os.environ.get("PROCURE_HOME", Path(__file__).resolve().pare
 
 class ConfigError(ValueError):
     """The council configuration is invalid; the message names the file and entry."""
+
+
+#: a council id: ASCII lower-case letters, digits and '_', starting with a letter or digit, at most
+#: 63 characters (it names folders, Airflow map indexes and PostgreSQL identifiers' parts)
+COUNCIL_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,62}", re.ASCII)
+
+
+def read_yaml(path: Path, what: str = "configuration", hint: str = "") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (empty file: ``{}``); every problem a ``ConfigError``
+    naming the file, and for a syntax error its line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {what} not found{hint}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: {what} is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, started = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and started is not None:
+            problem += f" ({context} at line {started.line + 1}, column {started.column + 1})"
+        raise ConfigError(f"{path}: {what} is not valid YAML{where}: {problem}") from exc
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: {what} must be a YAML mapping at the top level, got a {type(doc).__name__}")
+    return doc
 
 
 def _path_from_env(var: str, default: str) -> Path:
@@ -111,10 +143,7 @@ def _buyer_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def load_councils(path: Path | None = None) -> list[Council]:
     """Read and validate ``councils.yml``; every problem names the file and entry."""
     path = path or config_path()
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: council configuration not found (set PROCURE_CONFIG)") from exc
+    doc = read_yaml(path, "council configuration", " (set PROCURE_CONFIG)")
     entries = doc.get("councils")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: expected a non-empty list under 'councils:'")
@@ -129,8 +158,12 @@ def load_councils(path: Path | None = None) -> list[Council]:
             if not str(entry.get(key) or "").strip():
                 raise ConfigError(f"{where}: '{key}' is required")
         cid = str(entry["id"]).strip()
-        if not cid.replace("_", "").isalnum() or cid.lower() != cid:
-            raise ConfigError(f"{where}: id {cid!r} must be lower-case letters, digits and '_'")
+        if not COUNCIL_ID.fullmatch(cid):
+            shown = cid if len(cid) <= 70 else f"{cid[:60]}... ({len(cid)} characters)"
+            raise ConfigError(
+                f"{where}: key 'id': {shown!r} must be 1 to 63 ASCII lower-case letters, digits and '_' "
+                "(not starting with '_'), e.g. south_norfolk"
+            )
         if cid in seen:
             raise ConfigError(f"{where}: duplicate council id {cid!r}")
         seen.add(cid)

@@ -3,6 +3,11 @@
 DuckDB allows one writer per file, and a writer locks readers out of other processes: a
 read-only connection never blocks a build by itself, but it cannot open the file while a
 build (or an ingest) holds it. PostgreSQL runs the query in a read-only transaction.
+
+The DuckDB connection can read the warehouse and nothing else: external access is off
+(no ``read_csv('/etc/passwd')``, ``COPY ... TO``, ``ATTACH``, extensions or URLs) and the
+configuration is locked, so the query cannot switch it back on. ``--csv`` output goes
+through the extracts' formula neutralising (``procure.publish.safety.neutralise``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from procure.config import warehouse_path
+from procure.publish.safety import neutralise
+
+#: settings of the DuckDB connection `procure query` runs on: the warehouse file and nothing else
+SANDBOX = {"enable_external_access": False, "lock_configuration": True}
 
 
 class QueryError(RuntimeError):
@@ -31,7 +40,7 @@ def run_query(sql: str, target: str = "duckdb", warehouse: Path | None = None) -
     if not path.exists():
         raise QueryError(f"warehouse {path} does not exist: run `procure build` first (or set PROCURE_WAREHOUSE)")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True, config=SANDBOX)
     except duckdb.IOException as exc:
         raise QueryError(
             f"warehouse {path} is open for writing by another process (a build or ingest is running; "
@@ -77,10 +86,11 @@ def _text(value: Any) -> str:
 
 
 def format_csv(columns: Sequence[str], rows: Sequence[tuple]) -> str:
+    """CSV for a spreadsheet: text that a spreadsheet would run as a formula is neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([_text(v) for v in row] for row in rows)
+    writer.writerow([neutralise(c) for c in columns])
+    writer.writerows([neutralise(_text(v)) for v in row] for row in rows)
     return out.getvalue()
 
 

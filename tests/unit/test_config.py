@@ -152,3 +152,70 @@ def test_committed_councils_yml_loads():
     )
     assert "NR1" in norwich.local_postcode_prefixes
     assert norwich.fiscal_year_start_month == 4
+
+
+# ----------------------------------------------------------------------------- issue 16 item 9
+
+
+@pytest.mark.parametrize(
+    ("council_id", "shown"),
+    [
+        ("a" * 300, "(300 characters)"),
+        ("ｘ", "'ｘ'"),  # fullwidth x: isalnum() and lower() accept it
+        ("café", "'café'"),
+        ("_hidden", "'_hidden'"),
+        ("a" * 64, "'" + "a" * 64 + "'"),
+    ],
+)
+def test_council_id_rule_names_file_entry_and_key(tmp_path, council_id, shown):
+    path = _write(tmp_path, f"councils:\n  - id: {council_id}\n    name: Somewhere\n")
+    with pytest.raises(ConfigError) as err:
+        load_councils(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: councils entry 1: key 'id': ")
+    assert shown in message and "ASCII" in message
+    assert len(message) < 300 + len(str(path))  # a 300-character id is shortened, not echoed whole
+
+
+def test_longest_allowed_id_loads(tmp_path):
+    path = _write(tmp_path, f"councils:\n  - id: {'a' * 63}\n    name: Somewhere\n  - id: 9_x\n    name: Nine\n")
+    assert [c.id for c in load_councils(path)] == ["a" * 63, "9_x"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("councils:\n  - id: norwich\n    name: [unclosed\n", "not valid YAML at line "),
+        ("councils:\n  - id: norwich\n\tname: tab\n", "not valid YAML at line 3"),
+        ("- just\n- a list\n", "must be a YAML mapping at the top level, got a list"),
+    ],
+)
+def test_malformed_yaml_names_the_file_and_line(tmp_path, text, expected):
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_councils(path)
+    assert str(err.value).startswith(f"{path}: council configuration ")
+    assert expected in str(err.value)
+
+
+def test_not_utf8_config_names_the_file(tmp_path):
+    path = tmp_path / "councils.yml"
+    path.write_bytes("councils:\n  - id: norwich\n    name: Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_councils(path)
+
+
+def test_cli_shows_a_config_error_without_a_traceback(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    path = _write(tmp_path, "councils:\n  - id: norwich\n    name: [unclosed\n")
+    monkeypatch.setenv("PROCURE_CONFIG", str(path))
+    monkeypatch.setenv("PROCURE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    for command in (["ingest", "spend", "--council", "norwich"], ["publish", "--month", "2025-03"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code in (1, 2), (command, result.output)
+        assert f"{path}: council configuration is not valid YAML at line 4" in result.output, command
+        assert "while parsing a flow sequence at line 3, column 11" in result.output
+        assert not isinstance(result.exception, ConfigError | AttributeError), command  # handled, no traceback

@@ -932,10 +932,13 @@ def _weasyprint() -> dict[str, Any]:
 def write_pdf(html: str, path: Path, identifier: str) -> None:
     from weasyprint import HTML
 
+    from procure.publish.pdf import fixed_font_timestamps
+
     w = _weasyprint()
-    HTML(string=pdf_html(html), base_url=str(path.parent)).write_pdf(
-        path, stylesheets=w["css"], font_config=w["fonts"], pdf_tags=True, pdf_identifier=identifier.encode()
-    )
+    with fixed_font_timestamps():  # same bytes whichever font subsetter WeasyPrint uses
+        HTML(string=pdf_html(html), base_url=str(path.parent)).write_pdf(
+            path, stylesheets=w["css"], font_config=w["fonts"], pdf_tags=True, pdf_identifier=identifier.encode()
+        )
 
 
 def publish_board_pack(council: Council, month: date, warehouse: Path | None = None) -> PackPaths:
