@@ -27,24 +27,6 @@ log = logging.getLogger(__name__)
 
 ALERT_CONN_ID = "procure_alerts"
 
-TASK_RUNS_DDL = """
-create schema if not exists ops;
-create table if not exists ops.task_runs (
-    run_id varchar not null,
-    dag_id varchar not null,
-    task_id varchar not null,
-    map_index integer not null,
-    try_number integer,
-    interval_start timestamp,
-    interval_end timestamp,
-    status varchar not null,
-    duration_s double,
-    rows_json varchar,            -- the task's returned counts (rows in/out per council)
-    error varchar,
-    recorded_at timestamp not null
-);
-"""
-
 
 def _connection(conn_id: str = ALERT_CONN_ID):
     """The notifier's Airflow connection, or None when it is not configured."""
@@ -122,9 +104,9 @@ def record_task_run(context: dict[str, Any], status: str) -> None:
         error = context.get("exception")
         con = connect()
         try:
-            con.execute(TASK_RUNS_DDL)
             con.execute(
-                "insert into ops.task_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into ops.task_runs (run_id, dag_id, task_id, map_index, try_number, interval_start, interval_end, "
+                "status, duration_s, rows_json, error, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     context.get("run_id"),
                     ti.dag_id,

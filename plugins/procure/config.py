@@ -6,6 +6,11 @@ the publish root (``PROCURE_PUBLISH_DIR``) and the landing zone (``PROCURE_LANDI
 default ``data/landing``) where every ingested file is kept unchanged by sha256.
 Relative paths in ``councils.yml`` resolve against the project root.
 
+The project root (``PROCURE_HOME``) holds what the installed package does not ship:
+``config/``, ``dbt_project/``, ``expectations/`` and ``dags/``. Every path the package
+opens comes from this module (``project_path`` and the named helpers below), so an
+install that is not editable (the Docker image) works once ``PROCURE_HOME`` is set.
+
 A council's files arrive in its drop folders (default ``data/drop/<id>/spend`` and
 ``data/drop/<id>/contracts``) and/or from URLs listed in ``spend_urls`` /
 ``contracts_urls``; the loaders copy each one into the landing zone before reading it,
@@ -24,7 +29,14 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(os.environ.get("PROCURE_HOME", Path(__file__).resolve().parents[2]))
+
+def _default_home() -> Path:
+    """The source checkout this module sits in (an editable install), else the working directory."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "dbt_project").is_dir() else Path.cwd()
+
+
+PROJECT_ROOT = Path(os.environ.get("PROCURE_HOME") or _default_home())
 
 
 class ConfigError(ValueError):
@@ -62,30 +74,57 @@ def read_yaml(path: Path, what: str = "configuration", hint: str = "") -> dict[s
     return doc
 
 
-def _path_from_env(var: str, default: str) -> Path:
-    value = Path(os.environ.get(var, default))
-    return value if value.is_absolute() else PROJECT_ROOT / value
+def project_path(value: str | os.PathLike[str]) -> Path:
+    """``value`` as a path: absolute stays as it is, relative is under the project root."""
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def path_from_env(var: str, default: str) -> Path:
+    """The path in environment variable ``var`` (else ``default``), relative to the project root."""
+    return project_path(os.environ.get(var) or default)
 
 
 def warehouse_path() -> Path:
-    return _path_from_env("PROCURE_WAREHOUSE", "warehouse/procurement.duckdb")
+    return path_from_env("PROCURE_WAREHOUSE", "warehouse/procurement.duckdb")
 
 
 def config_path() -> Path:
-    return _path_from_env("PROCURE_CONFIG", "config/councils.yml")
+    return path_from_env("PROCURE_CONFIG", "config/councils.yml")
 
 
 def publish_dir() -> Path:
-    return _path_from_env("PROCURE_PUBLISH_DIR", "publish")
+    return path_from_env("PROCURE_PUBLISH_DIR", "publish")
 
 
 def landing_dir() -> Path:
     """Root of the landing zone: ``<root>/<source>/<council>/<sha256>/<original name>``."""
-    return _path_from_env("PROCURE_LANDING_DIR", "data/landing")
+    return path_from_env("PROCURE_LANDING_DIR", "data/landing")
 
 
 def dbt_project_dir() -> Path:
     return PROJECT_ROOT / "dbt_project"
+
+
+def dbt_target_dir() -> Path:
+    """Where dbt writes manifest.json and run_results.json (``DBT_TARGET_PATH``, relative to dbt_project/)."""
+    value = os.environ.get("DBT_TARGET_PATH")
+    return dbt_project_dir() / value if value else dbt_project_dir() / "target"
+
+
+def spend_aliases_path() -> Path:
+    """The spend column alias table (header names, redaction patterns)."""
+    return PROJECT_ROOT / "config" / "spend_column_aliases.yml"
+
+
+def contract_aliases_path() -> Path:
+    """The contract-register column alias table."""
+    return PROJECT_ROOT / "config" / "contract_register_aliases.yml"
+
+
+def notice_sources_path() -> Path:
+    """The OCDS APIs to harvest (``PROCURE_NOTICE_SOURCES``)."""
+    return path_from_env("PROCURE_NOTICE_SOURCES", "config/notice_sources.yml")
 
 
 @dataclass(frozen=True)
@@ -125,10 +164,7 @@ class Council:
 
 
 def _resolve(value: str | None) -> Path | None:
-    if value is None:
-        return None
-    p = Path(value)
-    return p if p.is_absolute() else PROJECT_ROOT / p
+    return None if value is None else project_path(value)
 
 
 def _buyer_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -213,11 +213,9 @@ def test_procure_check_exit_status(good, tmp_path):
 def test_board_pack_reports_pipeline_failures_from_the_run_summary(copy_of_good):
     """A failed task recorded in ops.task_runs for the month shows in the pack's data-quality panel."""
     from procure import tasks
-    from procure.alerts import TASK_RUNS_DDL
 
     _inject(
         copy_of_good / "w.duckdb",
-        TASK_RUNS_DDL,
         "insert into ops.task_runs values ('scheduled__2024-11-05', 'ingest_finance_spend', 'load_file', 3, 1, "
         "timestamp '2024-11-05 06:00', timestamp '2024-12-05 06:00', 'failed', 1.5, null, "
         "'norwich_spend_2024-11.csv: no payment lines', timestamp '2024-11-05 06:01')",

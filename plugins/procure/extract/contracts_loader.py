@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from procure.config import PROJECT_ROOT, Council
+from procure.config import Council, contract_aliases_path
 from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
 from procure.extract.parse import parse_amount, parse_date
 from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of, sniff_delimiter
@@ -44,7 +44,7 @@ from procure.warehouse import transaction
 log = logging.getLogger(__name__)
 
 SOURCE = "contracts"
-ALIASES_PATH = PROJECT_ROOT / "config" / "contract_register_aliases.yml"
+ALIASES_PATH = contract_aliases_path()
 HEADER_SCAN_ROWS = 30
 DATE_FIELDS = ("start_date", "end_date", "review_date")
 AMOUNT_FIELDS = ("total_value_gbp", "annual_value_gbp", "irrecoverable_vat_gbp")
@@ -421,7 +421,10 @@ def load_landed_register(
                 ],
             )
         con.execute(
-            "insert into raw.contract_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, null, ?, ?)",
+            "insert into raw.contract_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
+            "size_bytes, file_format, encoding, header_line, rows_read, rows_loaded, rows_quarantined, "
+            "skipped_blank, skipped_preamble, status, reason, superseded_by, run_id, loaded_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, null, ?, ?)",
             [
                 council.id,
                 landed.sha256,

@@ -44,46 +44,13 @@ from urllib.parse import urlencode
 
 import yaml
 
-from procure.config import PROJECT_ROOT
+from procure.config import landing_dir, notice_sources_path
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 USER_AGENT = "procure-ocds-harvester/0.1 (+https://github.com/; council procurement warehouse)"
 MAX_PAGES_PER_WINDOW = 10_000
-
-HARVEST_DDL = """
-create table if not exists raw.notice_pages (
-    source varchar not null,
-    sha256 varchar not null,                  -- of the body exactly as received
-    window_from timestamp not null,
-    window_to timestamp not null,
-    page_no integer not null,
-    url varchar not null,
-    landed_path varchar not null,             -- relative to the landing root, gzip-compressed
-    bytes integer not null,
-    releases integer not null,
-    warnings varchar,
-    run_id varchar,
-    primary key (source, sha256)
-);
-
-create table if not exists raw.notice_watermarks (
-    source varchar primary key,
-    harvested_to timestamp not null,          -- every window ending at or before this completed
-    run_id varchar
-);
-
-create table if not exists raw.notice_harvest_rejects (
-    source varchar not null,
-    page_sha256 varchar not null,
-    release_index integer not null,
-    reason varchar not null,
-    release_json varchar not null,
-    run_id varchar,
-    primary key (source, page_sha256, release_index)
-);
-"""
 
 
 class HarvestError(RuntimeError):
@@ -118,11 +85,6 @@ class Source:
     cooldown_403_s: float = 300.0
 
 
-def sources_path() -> Path:
-    value = Path(os.environ.get("PROCURE_NOTICE_SOURCES", "config/notice_sources.yml"))
-    return value if value.is_absolute() else PROJECT_ROOT / value
-
-
 def _utc(value: Any) -> datetime:
     """A naive UTC datetime (the warehouse's timestamps are naive UTC)."""
     if isinstance(value, datetime):
@@ -133,7 +95,7 @@ def _utc(value: Any) -> datetime:
 
 
 def load_sources(path: Path | None = None) -> dict[str, Source]:
-    path = path or sources_path()
+    path = path or notice_sources_path()
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     out = {}
     known = set(Source.__dataclass_fields__) | {"window_hours"}
@@ -152,11 +114,6 @@ def load_sources(path: Path | None = None) -> dict[str, Source]:
             raise ValueError(f"{where}: page_limit must be 1..100 (the APIs' maximum)")
         out[name] = Source(name=name, **values)
     return out
-
-
-def landing_root() -> Path:
-    value = Path(os.environ.get("PROCURE_LANDING_DIR", "data/landing"))
-    return value if value.is_absolute() else PROJECT_ROOT / value
 
 
 # --------------------------------------------------------------------------- decoding
@@ -297,15 +254,7 @@ class HarvestResult:
         return asdict(self)
 
 
-def ensure_schema(con) -> None:
-    from procure.extract.ocds_records import ensure_schema as ensure_records
-
-    con.execute(HARVEST_DDL)
-    ensure_records(con)
-
-
 def get_watermark(con, source: str) -> datetime | None:
-    ensure_schema(con)
     rows = con.execute("select harvested_to from raw.notice_watermarks where source = ?", [source]).fetchall()
     return rows[0][0] if rows else None
 
@@ -389,7 +338,8 @@ def _store_window(
         releases = page.doc.get("releases") or []
         result.warnings.extend(f"{page.url}: {w}" for w in page.warnings)
         con.execute(
-            "insert into raw.notice_pages values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
+            "insert into raw.notice_pages (source, sha256, window_from, window_to, page_no, url, landed_path, bytes, "
+            "releases, warnings, run_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing",
             [source.name, sha, start, end, page_no, page.url, rel, len(page.body), len(releases),
              "; ".join(page.warnings) or None, run_id],
         )  # fmt: skip
@@ -404,7 +354,8 @@ def _store_window(
                 reason = f"{rel} release {index}: {exc}"
                 result.errors.append(reason)
                 con.execute(
-                    "insert into raw.notice_harvest_rejects values (?, ?, ?, ?, ?, ?) on conflict do nothing",
+                    "insert into raw.notice_harvest_rejects (source, page_sha256, release_index, reason, release_json, run_id) "
+                    "values (?, ?, ?, ?, ?, ?) on conflict do nothing",
                     [source.name, sha, index, reason, json.dumps(release, default=str), run_id],
                 )
     counts = upsert_releases(con, flattened, run_id)
@@ -419,7 +370,8 @@ def _store_window(
         # contiguous with what was harvested: advance. A window beyond a gap (``since`` later
         # than the watermark) or one re-harvested behind it leaves the watermark where it is.
         con.execute(
-            "insert into raw.notice_watermarks values (?, ?, ?) on conflict (source) do update set "
+            "insert into raw.notice_watermarks (source, harvested_to, run_id) values (?, ?, ?) "
+            "on conflict (source) do update set "
             "harvested_to = excluded.harvested_to, run_id = excluded.run_id",
             [source.name, end, run_id],
         )
@@ -443,12 +395,11 @@ def harvest(
     from procure.warehouse import connect
 
     until = _utc(until)
-    root = landing or landing_root()
+    root = landing or landing_dir()
     client = client or Client(source)
     result = HarvestResult(source.name)
     con = connect(warehouse)
     try:
-        ensure_schema(con)
         held = get_watermark(con, source.name)
         start = _utc(since) if since is not None else (held or source.start)
         for w_start, w_end in windows_between(start, until, source.window):

@@ -32,33 +32,6 @@ from procure.extract.notices_loader import ocds_timestamp as _ts
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "release-schema-1.1.5.json"
 PLACEHOLDER_VALUES = {Decimal("0"), Decimal("0.1"), Decimal("1")}
 
-RECORDS_DDL = """
-create table if not exists raw.notice_records (
-    ocid varchar primary key,
-    release_count integer not null,
-    release_ids varchar not null,            -- the releases merged, in merge order
-    latest_release_date timestamp,
-    buyer_id varchar,
-    buyer_name varchar,
-    title varchar,
-    tender_status varchar,
-    cpv_code varchar,
-    tender_value_gbp decimal(18, 2),
-    award_count integer not null,
-    award_value_gbp decimal(18, 2),          -- sum of active awards' values (placeholders excluded)
-    first_award_date timestamp,
-    supplier_names varchar,                  -- ' | '-joined, in award order
-    sme_supplier_count integer not null,
-    vcse_supplier_count integer not null,
-    contract_start_date date,
-    contract_end_date date,
-    merge_warnings varchar,
-    record_sha256 varchar not null,
-    compiled_json varchar not null,
-    run_id varchar
-);
-"""
-
 
 @lru_cache(maxsize=1)
 def merger():
@@ -145,17 +118,12 @@ def record_row(ocid: str, releases: list[dict[str, Any]], run_id: str | None = N
     }
 
 
-def ensure_schema(con) -> None:
-    con.execute(RECORDS_DDL)
-
-
 def refresh_records(con, ocids: Iterable[str], run_id: str | None = None) -> dict[str, int]:
     """Recompile the records of ``ocids`` from every release held in raw.notice_releases.
 
     Compiling from the stored releases (not from one page) makes the result independent of
     the order windows were harvested in: a record is a function of its releases only.
     """
-    ensure_schema(con)
     counts = {"new": 0, "changed": 0, "unchanged": 0}
     wanted = sorted(set(ocids))
     if not wanted:
@@ -193,14 +161,12 @@ def refresh_records(con, ocids: Iterable[str], run_id: str | None = None) -> dic
 
 def refresh_all_records(con, run_id: str | None = None) -> dict[str, int]:
     """Recompile every ocid held (used after a folder load)."""
-    ensure_schema(con)
     ocids = [r[0] for r in con.execute("select distinct ocid from raw.notice_releases").fetchall()]
     return refresh_records(con, ocids, run_id)
 
 
 def refresh_pending(con, run_id: str) -> dict[str, int]:
     """Recompile the ocids this run stored releases for, and any ocid without a record yet."""
-    ensure_schema(con)
     rows = con.execute(
         "select distinct ocid from raw.notice_releases where run_id = ? "
         "or ocid not in (select ocid from raw.notice_records)",

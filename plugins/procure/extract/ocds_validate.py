@@ -22,35 +22,6 @@ from procure.extract.ocds_records import SCHEMA_PATH
 SCHEMA_VERSION = "1.1.5"
 MAX_MESSAGE = 500  # a type error on a large object quotes the whole object; keep the head
 
-VALIDATION_DDL = """
-create table if not exists raw.notice_validation (
-    release_key varchar not null,
-    content_sha256 varchar not null,          -- the release version that was validated
-    schema_version varchar not null,
-    error_count integer not null,
-    run_id varchar,
-    primary key (release_key)
-);
-
-create table if not exists raw.notice_validation_errors (
-    release_key varchar not null,
-    content_sha256 varchar not null,
-    error_no integer not null,                -- 1.. in (path, message) order
-    path varchar not null,                    -- JSON path in the release, e.g. $.tender.value.amount
-    validator varchar not null,               -- the failing keyword: type, format, enum, required, ...
-    message varchar not null,
-    schema_path varchar not null,             -- where in the schema, e.g. properties/tender/...
-    source_file varchar,                      -- where the release came from (landed page#index or file)
-    run_id varchar,
-    primary key (release_key, error_no)
-);
-"""
-
-
-def ensure_schema(con) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute(VALIDATION_DDL)
-
 
 @lru_cache(maxsize=1)
 def validator():
@@ -86,7 +57,6 @@ def validate_pending(con, run_id: str | None = None) -> dict[str, int]:
     """Validate every release version in raw.notice_releases not validated yet; replace its old errors."""
     from procure.extract.notices_loader import insert_rows
 
-    ensure_schema(con)
     pending = con.execute(
         "select r.release_key, r.content_sha256, r.release_json, r.source_file from raw.notice_releases r "
         "left join raw.notice_validation v on v.release_key = r.release_key "

@@ -414,7 +414,10 @@ def load_landed_file(
             result.period_months = summary.covered_months()
             result.superseded = _supersede(con, council.id, landed.sha256, name, result.period_months)
             con.execute(
-                "insert into raw.spend_manifest values "
+                "insert into raw.spend_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
+                "size_bytes, compression, encoding, delimiter, header_line, column_map, overrides, rows_read, "
+                f"rows_loaded, rows_quarantined, {', '.join(SKIP_KINDS)}, amount_total_gbp, first_payment_date, "
+                "last_payment_date, period_months, status, reason, superseded_by, run_id, loaded_at) values "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, null, ?, ?)",
                 [
                     council.id,

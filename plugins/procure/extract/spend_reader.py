@@ -61,6 +61,7 @@ from typing import Any
 
 import yaml
 
+from procure.config import spend_aliases_path
 from procure.extract.parse import (
     compact_header,
     looks_like_amount,
@@ -88,7 +89,7 @@ __all__ = [
     "read_spend_file",
 ]
 
-DEFAULT_ALIASES_PATH = Path(__file__).resolve().parents[3] / "config/spend_column_aliases.yml"
+DEFAULT_ALIASES_PATH = spend_aliases_path()
 
 TEXT_FIELDS: tuple[str, ...] = (
     "body_name",

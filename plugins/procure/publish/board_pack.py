@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from procure.config import PROJECT_ROOT, Council, publish_dir
+from procure.config import Council, project_path, publish_dir
 from procure.publish import charts
 from procure.publish.atomic import atomic_dir, require_gate, sha256_file
 from procure.publish.safety import check_privacy
@@ -142,7 +142,7 @@ def fy_start(month: date, start_month: int) -> date:
 
 # ----------------------------------------------------------------------------- targets
 def load_targets(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    path = path or PROJECT_ROOT / "config" / "kpi_targets.yml"
+    path = path or project_path("config/kpi_targets.yml")
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -24,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from procure.config import PROJECT_ROOT, Council, publish_dir
+from procure.config import PROJECT_ROOT, Council, dbt_target_dir, publish_dir
 from procure.publish.atomic import atomic_dir, require_gate, sha256_file
 from procure.publish.safety import REDACTED_LABEL, check_privacy
 from procure.publish.writers import write_csv, write_parquet, write_xlsx
@@ -204,16 +203,9 @@ def fiscal_year_label(start_year: int) -> str:
     return f"{start_year}-{(start_year + 1) % 100:02d}"
 
 
-def _dbt_target() -> Path:
-    value = os.environ.get("DBT_TARGET_PATH")
-    if value:
-        return Path(value) if Path(value).is_absolute() else PROJECT_ROOT / "dbt_project" / value
-    return PROJECT_ROOT / "dbt_project" / "target"
-
-
 def dbt_invocation() -> tuple[str | None, str | None]:
     """(invocation id, reason it is missing) from the last dbt build's run_results.json."""
-    path = _dbt_target() / "run_results.json"
+    path = dbt_target_dir() / "run_results.json"
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -230,7 +222,7 @@ def dbt_column_descriptions() -> dict[str, dict[str, str]]:
 
     Read once per process and manifest version (path, size, mtime): every council's review reuses it.
     """
-    path = _dbt_target() / "manifest.json"
+    path = dbt_target_dir() / "manifest.json"
     try:
         st = path.stat()
     except OSError:

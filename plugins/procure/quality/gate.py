@@ -356,7 +356,8 @@ def _record(con, result: GateResult, as_of: date, placeholder: str = "?") -> Non
     cur.execute(f"delete from ops.quality_results where run_id = {ph}", [result.run_id])
     cur.execute(f"delete from ops.quality_runs where run_id = {ph}", [result.run_id])
     cur.executemany(
-        f"insert into ops.quality_results values ({', '.join([ph] * 8)})",
+        "insert into ops.quality_results (run_id, checked_at, suite, expectation, column_name, severity, success, "
+        f"observed) values ({', '.join([ph] * 8)})",
         [
             [result.run_id, checked_at, c.suite, c.expectation, c.column, c.severity, c.success, c.observed]
             for c in result.checks
