@@ -149,6 +149,7 @@ class Council:
     publication_threshold_gbp: Decimal = Decimal("500")
     spend_overrides: dict[str, Any] = field(default_factory=dict)
     spend_file_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    board_name: str | None = None  # the board the monthly pack reports to (shown on its cover)
 
     def overrides_for(self, file_name: str) -> dict[str, Any]:
         """Reader overrides for one file: the council's, then every matching per-file glob in order.
@@ -259,6 +260,7 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 publication_threshold_gbp=threshold,
                 spend_overrides=dict(entry.get("spend_overrides") or {}),
                 spend_file_overrides={str(k): dict(v) for k, v in file_overrides.items()},
+                board_name=str(entry["board_name"]).strip() if entry.get("board_name") else None,
             )
         )
     return councils

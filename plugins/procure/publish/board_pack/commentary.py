@@ -1,0 +1,66 @@
+"""The pack's summary sentences, generated from the collected figures (no hand-written numbers)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from procure.publish.board_pack.formatting import gbp, pct
+
+
+def _pts(v: Decimal) -> str:
+    return f"{abs(v) * 100:.1f}"
+
+
+def commentary(data: dict[str, Any]) -> list[str]:
+    """Plain-English sentences generated from the figures (no hand-written numbers)."""
+    out = []
+    s = data["spend"]
+    month = data["month"]
+    if s["prev"]:
+        change = (s["month"] - s["prev"]) / s["prev"]
+        direction = "rose" if change > 0 else "fell" if change < 0 else "was unchanged"
+        tail = f" {abs(change) * 100:.1f}% to {gbp(s['month'])}" if change else f" at {gbp(s['month'])}"
+        out.append(f"Spend in {month:%B %Y} {direction}{tail} (from {gbp(s['prev'])} in the previous month).")
+    else:
+        out.append(f"Spend in {month:%B %Y} was {gbp(s['month'])}.")
+    for k in data["kpis"]:
+        if k["value"] is None:
+            out.append(f"{k['label']}: no data for {month:%B %Y}.")
+            continue
+        position = (
+            "meeting"
+            if k["rag"] == "green"
+            else ("above" if k["direction"] == "lower" else "below")
+            if k["target"] is not None
+            else ""
+        )
+        target = f", {position} the {pct(k['target'])} target" if k["target"] is not None else ""
+        if k["change_month"] is None:
+            out.append(f"{k['label']} was {pct(k['value'])}{target}.")
+        elif k["change_month"] == 0:
+            out.append(f"{k['label']} was unchanged at {pct(k['value'])}{target}.")
+        else:
+            verb = "rose" if k["change_month"] > 0 else "fell"
+            out.append(f"{k['label']} {verb} {_pts(k['change_month'])} points to {pct(k['value'])}{target}.")
+    p = data["pipeline"]
+    n6 = len(p["0-6 months"])
+    if n6:
+        value = sum((c["contract_value_gbp"] or 0) for c in p["0-6 months"])
+        out.append(
+            f"{n6} contract{'s' if n6 != 1 else ''} worth {gbp(value)} expire{'s' if n6 == 1 else ''} "
+            "within six months and need a decision on re-procurement or extension."
+        )
+    if data["risks"]:
+        over = sum(1 for r in data["risks"] if r["flag"].startswith("Overspent"))
+        late = sum(1 for r in data["risks"] if "after end" in r["flag"].lower())
+        out.append(f"{over} contracts are overspent against their value and {late} were paid after their end date.")
+    if data["suppliers"] and data["top10_share"] is not None:
+        out.append(f"The ten largest suppliers received {pct(data['top10_share'])} of spend this financial year.")
+    q = data["quality"]
+    late = [x["source"] for x in q["sources"] if x["late"]]
+    out.append(
+        f"{q['rejected']:,} of {q['records']:,} payment rows were quarantined; "
+        + (f"late sources: {', '.join(late)}." if late else "no source is late.")
+    )
+    return out

@@ -1,0 +1,361 @@
+"""The board pack's figures: everything the pack shows, read from the warehouse into plain data.
+
+``collect`` reads every figure from the marts (and the ops/raw tables for the data-quality
+section) for one council and month; the templates only lay it out (``render``). Nothing comes
+from the wall clock, so collecting the same warehouse twice gives the same data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from procure.config import Council, project_path
+from procure.publish.board_pack.commentary import commentary
+from procure.publish.safety import check_privacy
+
+TREND_GROUPS = 6  # service areas drawn separately in the trend; the rest are "Other"
+EXCLUDED_SUPPLIERS = ("redacted", "unknown")
+
+
+# ----------------------------------------------------------------------------- dates
+def add_months(d: date, n: int) -> date:
+    m = d.year * 12 + d.month - 1 + n
+    return date(m // 12, m % 12 + 1, 1)
+
+
+def fy_start(month: date, start_month: int) -> date:
+    return date(month.year if month.month >= start_month else month.year - 1, start_month, 1)
+
+
+# ----------------------------------------------------------------------------- targets
+def load_targets(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    path = path or project_path("config/kpi_targets.yml")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for key, spec in (doc.get("kpis") or {}).items():
+        for field in ("label", "target"):
+            if field not in spec:
+                raise ValueError(f"{path}: kpis.{key}: missing {field!r}")
+        out[key] = {
+            "label": str(spec["label"]),
+            "target": Decimal(str(spec["target"])),
+            "direction": spec.get("direction", "higher"),
+            "amber": Decimal(str(spec.get("amber_points", 0))) / 100,
+        }
+    return out
+
+
+def rag(value: Decimal | None, target: Decimal | None, direction: str, amber: Decimal) -> str:
+    """Green when the target is met, amber when within ``amber`` of it, red beyond; none without data."""
+    if value is None or target is None:
+        return "none"
+    gap = (value - target) if direction == "higher" else (target - value)
+    if gap >= 0:
+        return "green"
+    return "amber" if -gap <= amber else "red"
+
+
+# ----------------------------------------------------------------------------- collect
+def _rows(con, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _has_table(con, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchall()
+    )
+
+
+def _kpi_rows(con, council: Council, month: date, targets: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """KPI, target, RAG and changes. Targets and RAG come from marts.mart_procurement_kpis (seed
+    kpi_targets) for every KPI it carries (``<kpi>_target`` / ``<kpi>_rag`` columns); KPIs it does
+    not carry, or a warehouse without that mart, use config/kpi_targets.yml."""
+    months = [month, add_months(month, -1), add_months(month, -12)]
+    base = {
+        r["month"]: r
+        for r in _rows(
+            con,
+            "select * from marts.mart_kpi_monthly where council_id = ? and month in (?, ?, ?)",
+            [council.id, *months],
+        )
+    }
+    mart: dict[date, dict[str, Any]] = {}
+    mart_keys: list[str] = []
+    if _has_table(con, "marts", "mart_procurement_kpis"):
+        rows = _rows(
+            con,
+            "select * from marts.mart_procurement_kpis where council_id = ? and month in (?, ?, ?)",
+            [council.id, *months],
+        )
+        mart = {(r["month"].date() if isinstance(r["month"], datetime) else r["month"]): r for r in rows}
+        cols = [r[0] for r in con.execute("describe marts.mart_procurement_kpis").fetchall()]
+        mart_keys = [c.removesuffix("_target") for c in cols if c.endswith("_target") and c[:-7] in cols]
+    out = []
+    for key in [*mart_keys, *(k for k in targets if k not in mart_keys)]:
+        spec = targets.get(key) or {
+            "label": key.replace("_", " ").capitalize(),
+            "target": None,
+            "direction": "higher",
+            "amber": Decimal(0),
+        }
+        source = mart if key in mart_keys else base
+        now, prev, ly = (source.get(m, {}).get(key) for m in months)
+        if key in mart_keys:
+            row = mart.get(month, {})
+            target, status = row.get(f"{key}_target"), row.get(f"{key}_rag") or "none"
+        else:
+            target = spec["target"]
+            status = rag(now, target, spec["direction"], spec["amber"])
+        out.append(
+            {
+                "key": key,
+                "label": spec["label"],
+                "value": now,
+                "target": target,
+                "target_source": "mart_procurement_kpis" if key in mart_keys else "config/kpi_targets.yml",
+                "rag": status,
+                "prev": prev,
+                "change_month": None if now is None or prev is None else now - prev,
+                "last_year": ly,
+                "change_year": None if now is None or ly is None else now - ly,
+                "direction": spec["direction"],
+            }
+        )
+    return out
+
+
+def collect(con, council: Council, month: date, targets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every figure on the pack for ``council`` and ``month`` (first of month), read from the warehouse."""
+    cid = council.id
+    targets = load_targets() if targets is None else targets
+    start = fy_start(month, council.fiscal_year_start_month)
+    first = add_months(month, -12)
+    kpi = _rows(con, "select * from marts.mart_kpi_monthly where council_id = ? and month = ?", [cid, month])
+    if not kpi:
+        raise LookupError(f"council {cid!r}: no spend loaded for {month:%Y-%m}; nothing to report")
+    money = _rows(
+        con,
+        "select month, total_spend_gbp from marts.mart_kpi_monthly where council_id = ? and month in (?, ?, ?)",
+        [cid, month, add_months(month, -1), add_months(month, -12)],
+    )
+    money = {r["month"]: r["total_spend_gbp"] for r in money}
+    ytd = _rows(
+        con,
+        "select sum(total_spend_gbp) as spend, sum(line_count) as lines from marts.mart_kpi_monthly "
+        "where council_id = ? and month between ? and ?",
+        [cid, start, month],
+    )[0]
+
+    months = [add_months(first, i) for i in range(13)]
+    area_rows = _rows(
+        con,
+        "select month, service_area, sum(total_spend_gbp) as spend from marts.mart_local_spend "
+        "where council_id = ? and month between ? and ? group by 1, 2",
+        [cid, first, month],
+    )
+    area_totals: dict[str, Decimal] = {}
+    for r in area_rows:
+        area_totals[r["service_area"]] = area_totals.get(r["service_area"], Decimal(0)) + r["spend"]
+    ranked = sorted(area_totals, key=lambda a: (-area_totals[a], a))
+    shown = ranked[:TREND_GROUPS]
+    groups = [*shown, "Other"] if len(ranked) > TREND_GROUPS else shown
+    trend = {g: {m: Decimal(0) for m in months} for g in groups}
+    loaded_months = {r["month"] for r in area_rows}
+    for r in area_rows:
+        g = r["service_area"] if r["service_area"] in shown else "Other"
+        trend[g][r["month"]] += r["spend"]
+
+    shares = _rows(
+        con,
+        "select month, local_share, sme_share, vcse_share from marts.mart_kpi_monthly "
+        "where council_id = ? and month between ? and ? order by month",
+        [cid, first, month],
+    )
+
+    fytd_total = ytd["spend"]
+    suppliers = _rows(
+        con,
+        "select d.canonical_name as supplier, sum(f.amount_gbp) as spend, count(*) as lines "
+        "from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
+        "where f.council_id = ? and f.payment_month between ? and ? and f.supplier_id not in (?, ?) "
+        "group by 1 order by spend desc, supplier limit 10",
+        [cid, start, month, *EXCLUDED_SUPPLIERS],
+    )
+    for s in suppliers:
+        s["share"] = s["spend"] / fytd_total if fytd_total else None
+    categories = _rows(
+        con,
+        "with s as (select coalesce(category_l1, 'Unclassified') as category, supplier_id, sum(amount_gbp) as spend "
+        "  from marts.fct_spend where council_id = ? and payment_month between ? and ? group by 1, 2) "
+        "select category, sum(spend) as spend, count(distinct supplier_id) as suppliers, "
+        "  max(spend) / nullif(sum(spend), 0) as top_supplier_share "
+        "from s group by 1 order by spend desc, category",
+        [cid, start, month],
+    )
+    for c in categories:
+        c["share"] = c["spend"] / fytd_total if fytd_total else None
+
+    pipeline = {
+        band: _rows(
+            con,
+            "select contract_ref, title, supplier_name, end_date, contract_value_gbp, spend_to_date_gbp "
+            "from marts.fct_contract_portfolio where council_id = ? and expiry_band = ? "
+            "order by end_date, contract_ref",
+            [cid, band],
+        )
+        for band in ("0-6 months", "6-12 months")
+    }
+    risks = _rows(
+        con,
+        "select contract_ref, title, supplier_name, "
+        "  case when is_spend_beyond_value and is_expired_but_paid then 'Overspent; paid after end' "
+        "  when is_spend_beyond_value then 'Overspent' else 'Paid after end' end as flag, "
+        "  contract_value_gbp, spend_to_date_gbp, spend_after_end_gbp "
+        "from marts.fct_contract_portfolio where council_id = ? and (is_spend_beyond_value or is_expired_but_paid) "
+        "order by greatest(spend_to_date_gbp - coalesce(contract_value_gbp, 0), spend_after_end_gbp) desc, "
+        "contract_ref",
+        [cid],
+    )
+    offcontract = _rows(
+        con,
+        "select coalesce(category_l1, 'Unclassified') as category, coalesce(category_l2, '') as subcategory, "
+        "  sum(amount_gbp) as spend, count(distinct supplier_id) as suppliers, count(*) as lines "
+        "from marts.fct_spend where council_id = ? and payment_month between ? and ? and not is_on_contract "
+        "  and not is_credit group by 1, 2 order by spend desc, 1, 2 limit 10",
+        [cid, start, month],
+    )
+    offcontract_total = _rows(
+        con,
+        "select sum(amount_gbp) as spend from marts.fct_spend where council_id = ? and payment_month between ? and ? "
+        "and not is_on_contract and not is_credit",
+        [cid, start, month],
+    )[0]["spend"]
+    awards_from = add_months(month, -2)
+    awards = _rows(
+        con,
+        "select distinct on (a.award_id, a.party_id) cast(a.awarded_at as date) as award_date, r.title, "
+        "  a.supplier_name, a.value_gbp, r.procurement_method, r.notice_id "
+        "from staging.stg_contracts_finder__awards a join staging.stg_contracts_finder__releases r using (release_key) "
+        "where lower(r.buyer_name) = lower(?) and a.awarded_at >= ? and a.awarded_at < ? "
+        "order by a.award_id, a.party_id, r.released_at desc",
+        [council.name, awards_from, add_months(month, 1)],
+    )
+    awards.sort(key=lambda a: (a["award_date"], a["title"] or "", a["supplier_name"] or ""))
+
+    quality = _collect_quality(con, council, month)
+    data = {
+        "council": {"id": cid, "name": council.name, "board_name": council.board_name},
+        "month": month,
+        "fy_start": start,
+        "kpi_month": kpi[0],
+        "spend": {
+            "month": money.get(month),
+            "prev": money.get(add_months(month, -1)),
+            "last_year": money.get(add_months(month, -12)),
+            "ytd": ytd["spend"],
+            "ytd_lines": ytd["lines"],
+        },
+        "kpis": _kpi_rows(con, council, month, targets),
+        "trend": {"months": months, "loaded": loaded_months, "groups": groups, "values": trend},
+        "shares": shares,
+        "suppliers": suppliers,
+        "top10_share": (sum(s["spend"] for s in suppliers) / fytd_total) if fytd_total and suppliers else None,
+        "categories": categories,
+        "pipeline": pipeline,
+        "risks": risks,
+        "offcontract": offcontract,
+        "offcontract_total": offcontract_total,
+        "awards": awards,
+        "awards_from": awards_from,
+        "quality": quality,
+    }
+    names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
+    names += [r["supplier_name"] for rows in (*pipeline.values(), risks) for r in rows]
+    check_privacy(f"board pack {cid} {month:%Y-%m}", "supplier", names)
+    data["commentary"] = commentary(data)
+    return data
+
+
+def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
+    files = _rows(
+        con,
+        "select source_file, records, accepted, rejected, last_payment_date from raw.spend_files "
+        "where council_id = ? order by source_file",
+        [council.id],
+    )
+    quarantine = _rows(
+        con,
+        "select reject_reason as reason, count(*) as rows from raw.spend_quarantine where council_id = ? "
+        "group by 1 order by 2 desc, 1",
+        [council.id],
+    )
+    gate = _rows(
+        con,
+        "select run_id, passed, critical_failures, warnings from ops.quality_runs order by recorded_at desc limit 1",
+        [],
+    )
+    warnings = []
+    if gate:
+        warnings = _rows(
+            con,
+            "select suite, coalesce(column_name, '') as column_name, expectation, observed from ops.quality_results "
+            "where run_id = ? and severity = 'warning' and not success order by 1, 2, 3",
+            [gate[0]["run_id"]],
+        )
+    month_end = add_months(month, 1)
+    latest_spend = max((f["last_payment_date"] for f in files if f["last_payment_date"]), default=None)
+    contracts_as_at = _rows(
+        con, "select max(as_at_date) as d from marts.fct_contract_portfolio where council_id = ?", [council.id]
+    )[0]["d"]
+    notices_latest = _rows(
+        con,
+        "select cast(max(released_at) as date) as d from staging.stg_contracts_finder__releases "
+        "where lower(buyer_name) = lower(?)",
+        [council.name],
+    )[0]["d"]
+    # A source is late when it does not cover the reporting month (spend, contracts) or, for
+    # notices, when nothing was published by the council in the 90 days before the month ended.
+    sources = [
+        ("Spend over £500 files", latest_spend, latest_spend is None or latest_spend < month),
+        ("Contract register", contracts_as_at, contracts_as_at is None or contracts_as_at < month),
+        (
+            "Contracts Finder / Find a Tender notices",
+            notices_latest,
+            notices_latest is None or (month_end - notices_latest).days > 90,
+        ),
+    ]
+    # pipeline failures recorded by the Airflow callbacks (procure.alerts -> ops.task_runs) for runs
+    # whose data interval starts in the reporting month; successes are not listed, so re-publishing
+    # a month does not change its pack
+    failures = []
+    if _has_table(con, "ops", "task_runs"):
+        failures = _rows(
+            con,
+            "select dag_id, task_id, count(*) as failures, max(interval_start) as last_interval, "
+            "max(error) as error from ops.task_runs where status = 'failed' "
+            "and interval_start >= ? and interval_start < ? group by 1, 2 order by 1, 2",
+            [month, month_end],
+        )
+    return {
+        "failures": failures,
+        "files": files,
+        "records": sum(f["records"] for f in files),
+        "accepted": sum(f["accepted"] for f in files),
+        "rejected": sum(f["rejected"] for f in files),
+        "quarantine": quarantine,
+        "gate": gate[0] if gate else None,
+        "warnings": warnings,
+        "sources": [{"source": s, "latest": d, "late": late} for s, d, late in sources],
+    }
