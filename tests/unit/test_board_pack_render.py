@@ -1,0 +1,130 @@
+"""The board pack's templates on hand-built figures (no warehouse): autoescaping, the board name
+from configuration, and the section list matching the template files."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from procure.config import load_councils
+from procure.publish.board_pack import SECTIONS, render_html
+from procure.publish.board_pack.render import environment
+
+EVIL = '<script>alert("x")</script> & Sons'
+MONTH = date(2025, 3, 1)
+
+
+def _figures(board_name: str | None = "Resources Board") -> dict:
+    """The smallest figures every section can render: one month, one supplier, one of each row."""
+    months = [date(2025, 2, 1), MONTH]
+    supplier = {"supplier": EVIL, "spend": Decimal("100.00"), "lines": 2, "share": Decimal("0.5")}
+    contract = {
+        "contract_ref": "C1",
+        "title": EVIL,
+        "supplier_name": EVIL,
+        "end_date": date(2025, 6, 30),
+        "contract_value_gbp": Decimal("1000.00"),
+        "spend_to_date_gbp": Decimal("100.00"),
+    }
+    return {
+        "council": {"id": "x", "name": "Example Council", "board_name": board_name},
+        "month": MONTH,
+        "fy_start": date(2024, 4, 1),
+        "kpi_month": {
+            "line_count": 2,
+            "supplier_count": 1,
+            "credit_gbp": Decimal(0),
+            "redacted_spend_gbp": Decimal(0),
+            "pcard_spend_gbp": Decimal(0),
+        },
+        "spend": {"month": Decimal(200), "prev": None, "last_year": None, "ytd": Decimal(200), "ytd_lines": 2},
+        "kpis": [
+            {
+                "key": "local_share",
+                "label": "Local spend share",
+                "value": Decimal("0.1"),
+                "target": Decimal("0.4"),
+                "rag": "red",
+                "change_month": None,
+                "last_year": None,
+                "change_year": None,
+                "direction": "higher",
+            }
+        ],
+        "trend": {
+            "months": months,
+            "loaded": {MONTH},
+            "groups": ["Housing"],
+            "values": {"Housing": dict.fromkeys(months, Decimal(200))},
+        },
+        "shares": [{"month": MONTH, "local_share": Decimal("0.1"), "sme_share": None, "vcse_share": None}],
+        "suppliers": [supplier],
+        "top10_share": Decimal("0.5"),
+        "categories": [
+            {
+                "category": EVIL,
+                "spend": Decimal(200),
+                "share": Decimal(1),
+                "suppliers": 1,
+                "top_supplier_share": Decimal(1),
+            }
+        ],
+        "pipeline": {"0-6 months": [contract], "6-12 months": []},
+        "risks": [],
+        "offcontract": [],
+        "offcontract_total": Decimal(0),
+        "awards": [],
+        "awards_from": date(2025, 1, 1),
+        "quality": {
+            "gate": None,
+            "files": [],
+            "records": 0,
+            "accepted": 0,
+            "rejected": 0,
+            "quarantine": [],
+            "warnings": [],
+            "failures": [],
+            "sources": [{"source": "Spend files", "latest": None, "late": True}],
+        },
+        "commentary": [f"Paid {EVIL}."],
+    }
+
+
+def test_every_text_is_escaped_and_the_charts_are_inline_svg():
+    html = render_html(_figures())
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Sons" in html
+    assert html.count("<svg ") == 3
+
+
+def test_board_name_comes_from_the_council_configuration(tmp_path):
+    assert "Report to: Resources Board." in render_html(_figures())
+    assert "Report to" not in render_html(_figures(board_name=None))
+    config = tmp_path / "councils.yml"
+    config.write_text(
+        "councils:\n  - {id: a, name: A Council, board_name: Cabinet}\n  - {id: b, name: B Council}\n", encoding="utf-8"
+    )
+    assert [c.board_name for c in load_councils(config)] == ["Cabinet", None]
+
+
+def test_the_section_list_and_the_template_files_agree():
+    folder = Path(environment().loader.get_source(environment(), "pack.html.j2")[1]).parent / "sections"
+    assert sorted(s.template for s in SECTIONS) == sorted(p.name for p in folder.glob("*.html.j2"))
+    assert len({s.id for s in SECTIONS}) == len(SECTIONS)
+
+
+def test_an_unknown_name_in_a_template_is_an_error_not_a_blank():
+    data = _figures()
+    del data["kpi_month"]["pcard_spend_gbp"]
+    with pytest.raises(Exception, match="pcard_spend_gbp"):
+        render_html(data)
+
+
+def test_contents_lists_every_section_in_order():
+    html = render_html(_figures())
+    toc = re.findall(r'<li><a href="#([a-z_]+)">', html)
+    assert toc == [s.id for s in SECTIONS]
