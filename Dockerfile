@@ -26,7 +26,8 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
     UV_PYTHON_DOWNLOADS=never \
     PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    AIRFLOW_HOME=/opt/airflow
+    AIRFLOW_HOME=/opt/airflow \
+    PROCURE_HOME=/opt/procure
 
 WORKDIR /opt/procure
 
@@ -34,10 +35,11 @@ WORKDIR /opt/procure
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --compile-bytecode --no-install-project
 
-# 2) The project itself (procure package from plugins/procure), non-editable so
-#    the installed package does not depend on the bind mount.
+# 2) The project itself (the procure package from plugins/procure and the GX suites in
+#    expectations/), non-editable so the installed package does not depend on the bind mount.
 COPY README.md ./
 COPY plugins ./plugins
+COPY expectations ./expectations
 RUN uv sync --frozen --no-dev --compile-bytecode --no-editable
 
 # Rest of the project (dags, dbt project, expectations, config) so the image

@@ -180,7 +180,7 @@ def _buyer_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def load_councils(path: Path | None = None) -> list[Council]:
     """Read and validate ``councils.yml``; every problem names the file and entry."""
     path = path or config_path()
-    doc = read_yaml(path, "council configuration", " (set PROCURE_CONFIG)")
+    doc = read_yaml(path, "council configuration", " (set PROCURE_CONFIG, or PROCURE_HOME to the project folder)")
     entries = doc.get("councils")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: expected a non-empty list under 'councils:'")

@@ -226,7 +226,7 @@ def _load_aliases(path: Path, mtime_ns: int) -> Aliases:  # mtime in the key: ed
 def load_aliases(path: Path | None = None) -> Aliases:
     path = (path or DEFAULT_ALIASES_PATH).resolve()
     if not path.is_file():
-        raise SpendFileError(f"column alias table not found: {path}")
+        raise SpendFileError(f"column alias table not found: {path} (set PROCURE_HOME to the project folder)")
     return _load_aliases(path, path.stat().st_mtime_ns)
 
 

@@ -14,7 +14,6 @@ import importlib
 import itertools
 import json
 import logging
-import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from procure.config import PROJECT_ROOT, publish_dir
+from procure.config import publish_dir
 from procure.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -284,8 +283,7 @@ def _drop_cached_blocks(con) -> None:
 
 
 def _load_suite(name: str):
-    if str(PROJECT_ROOT) not in sys.path:
-        sys.path.insert(0, str(PROJECT_ROOT))
+    """The suite module ``expectations.<name>`` (a top-level package of the procure distribution)."""
     return importlib.import_module(f"expectations.{name}")
 
 
