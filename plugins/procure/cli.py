@@ -29,15 +29,19 @@ def _month(value: str | None) -> date | None:
 
 
 class _Procure(click.Group):
-    """Any command: an invalid configuration is a one-line error naming the file and key, not a traceback."""
+    """Any command: an invalid configuration (naming the file and key) or a warehouse another process keeps
+    locked is a one-line error, not a traceback."""
 
     def invoke(self, ctx: click.Context):
         from procure.config import ConfigError
+        from procure.warehouse import WarehouseBusy
 
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
             raise click.ClickException(f"configuration error: {exc}") from exc
+        except WarehouseBusy as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=_Procure)
@@ -335,20 +339,38 @@ def check(run_id: str, as_of: str | None) -> None:
 @click.option("--month", default=None, help="Board pack month YYYY-MM; default the latest month loaded.")
 @click.option("--fiscal-year", type=int, default=None, help="Strategy review fiscal year start (e.g. 2024).")
 def publish(month: str | None, fiscal_year: int | None) -> None:
-    """Publish board packs and strategy-review extracts (only from a gate-passed warehouse)."""
+    """Publish board packs and strategy-review extracts (only from a gate-passed warehouse).
+
+    Every council that can be published is; each one that cannot (no data for the period, a
+    personal-looking payee, ...) is reported on stderr, and the exit status is then 1.
+    """
     from procure import tasks
     from procure.publish.atomic import GateNotPassed
-    from procure.publish.safety import PrivacyCheckFailed
 
-    try:
-        _echo(
-            {
-                "board_pack": tasks.publish_board_packs(_month(month)),
-                "strategy_review": tasks.publish_strategy_reviews(fiscal_year),
-            }
-        )
-    except (GateNotPassed, PrivacyCheckFailed) as exc:
-        raise click.ClickException(f"publish refused: {exc}") from exc
+    month_start = _month(month)
+    steps = {
+        "board_pack": lambda: tasks.publish_board_packs(month_start),
+        "strategy_review": lambda: tasks.publish_strategy_reviews(fiscal_year),
+    }
+    published: dict[str, dict[str, str]] = {}
+    failures: list[str] = []
+    for kind, step in steps.items():
+        try:
+            published[kind] = step()
+        except GateNotPassed as exc:
+            raise click.ClickException(f"publish refused: {exc}") from exc
+        except Exception as exc:  # every council was attempted: report each one that failed
+            done = getattr(exc, "published", {})  # as tasks returns them: the pack's HTML, the review's manifest
+            published[kind] = {cid: str(getattr(out, "html", out)) for cid, out in done.items()}
+            by_council = getattr(exc, "failures", None) or {"(all councils)": exc}
+            label = kind.replace("_", " ")
+            failures += [f"{label} for council {cid}: {type(e).__name__}: {e}" for cid, e in by_council.items()]
+    _echo(published)
+    if failures:
+        for line in failures:
+            click.echo(f"not published: {line}", err=True)
+        click.echo(f"{len(failures)} output(s) not published; the others were", err=True)
+        sys.exit(1)
 
 
 @main.command()

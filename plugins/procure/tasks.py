@@ -244,8 +244,13 @@ def publish_board_packs(month: date | None = None, warehouse: Path | None = None
     """Every council's pack, councils in parallel (procure.publish.parallel: PROCURE_PUBLISH_WORKERS)."""
     from procure.publish.parallel import publish_each
 
-    jobs = [(c.id, (c, month or latest_month(c.id, warehouse), warehouse)) for c in load_councils()]
-    paths = publish_each("board pack", "procure.publish.board_pack:publish_board_pack", jobs, warehouse)
+    jobs, failed = [], {}
+    for c in load_councils():
+        try:
+            jobs.append((c.id, (c, month or latest_month(c.id, warehouse), warehouse)))
+        except LookupError as exc:  # no data: the others are still published, this one is reported
+            failed[c.id] = exc
+    paths = publish_each("board pack", "procure.publish.board_pack:publish_board_pack", jobs, warehouse, failed)
     return {cid: str(p.html) for cid, p in paths.items()}
 
 
@@ -255,14 +260,20 @@ def publish_strategy_reviews(
     """Extracts for ``fy_start_year``; else the year that closed before ``as_of``; else the latest complete one."""
     from procure.publish.parallel import publish_each
 
-    jobs = []
+    jobs, failed = [], {}
     for council in load_councils():
         if fy_start_year is not None:
             year = fy_start_year
         elif as_of is not None:
             year = fiscal_year_closed_before(as_of, council.fiscal_year_start_month)
         else:
-            year = latest_complete_fiscal_year(council.id, warehouse)
+            try:
+                year = latest_complete_fiscal_year(council.id, warehouse)
+            except LookupError as exc:  # no data: the others are still published, this one is reported
+                failed[council.id] = exc
+                continue
         jobs.append((council.id, (council, year, warehouse)))
-    paths = publish_each("strategy review", "procure.publish.strategy_review:publish_strategy_review", jobs, warehouse)
+    paths = publish_each(
+        "strategy review", "procure.publish.strategy_review:publish_strategy_review", jobs, warehouse, failed
+    )
     return {cid: str(p) for cid, p in paths.items()}

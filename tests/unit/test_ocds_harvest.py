@@ -437,3 +437,100 @@ def test_watermark_never_jumps_a_gap(server, env):
     assert later.watermark == "2025-01-16T00:00:00Z"
     resumed = harvest(cf(), server.base_url, UNTIL, "run-3", warehouse=env["warehouse"])  # from the watermark
     assert resumed.releases_new == 100 and resumed.watermark == "2025-04-01T00:00:00Z"
+
+
+# ----------------------------------------------------------------------------- hostile servers (issue 16 items 3-6)
+# Window 1 (2025-01-01..16) is empty and completes; the fault hits window 2 (the 23 January releases).
+
+
+def _watermark(warehouse: Path):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return (
+            con.execute("select harvested_to from raw.notice_watermarks").fetchall(),
+            con.execute("select count(*) from raw.notice_releases").fetchall()[0][0],
+        )
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("declare", [True, False], ids=["content-length", "no-content-length"])
+def test_a_response_over_the_size_cap_fails_the_window_without_retry(server, env, declare):
+    server.inject("huge", size=3 * 1024 * 1024, declare=declare, after=1)
+    with pytest.raises(HarvestError, match=r"window 2025-01-16.*over the 1 MB limit \(max_response_mb"):
+        run(server, env, source=cf(max_response_mb=1))
+    assert len(server.requests) == 2  # refused, not retried
+    assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)
+
+
+def test_a_server_dripping_a_byte_every_2_s_hits_the_request_deadline(server, env):
+    # per-read timeout 5 s never fires (a byte comes every 2 s); the 1 s deadline for the whole request does
+    server.inject("drip", count=5, drip_s=2.0, after=1)
+    started = time.monotonic()
+    with pytest.raises(HarvestError, match=r"gave up after 2 attempts.*within the 1 s request deadline"):
+        run(server, env, source=cf(request_deadline_s=1.0, timeout_s=5, max_retries=1))
+    assert time.monotonic() - started < 4.5  # two requests of ~1 s each, not a drip of the whole body
+    assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)
+
+
+def test_json_that_is_not_a_release_package_fails_the_window_and_shows_the_body(server, env, real_releases):
+    server.inject("not_ocds", count=10, after=1)
+    with pytest.raises(HarvestError) as failed:
+        run(server, env)
+    message = str(failed.value)
+    assert "window 2025-01-16T00:00:00Z..2025-01-31T00:00:00Z failed" in message
+    assert "not an OCDS release package (no 'releases' list)" in message
+    assert 'body starts b\'{"message": "Service temporarily unavailable' in message
+    assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)  # not advanced past it
+    server.faults.clear()
+    assert run(server, env, since=None).releases_new == unique_keys(real_releases)  # resumes there
+
+
+def test_until_in_the_future_is_capped_at_now(server, env):
+    result = run(server, env, now=datetime(2025, 2, 10, 12, 30, 15, 999))
+    assert result.watermark == "2025-02-10T12:30:15Z"
+    assert any("until 2025-04-01T00:00:00Z is in the future" in w for w in result.warnings)
+    assert max(r[0] for r in _watermark(env["warehouse"])[0]) == datetime(2025, 2, 10, 12, 30, 15)
+    real_clock = run(server, env, since=None)  # the real clock: today is later than UNTIL, nothing capped
+    assert real_clock.watermark == "2025-04-01T00:00:00Z"
+
+
+def _other_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "http://evil.example{path}",  # another host
+        "ftp://127.0.0.1{path}",  # another scheme
+        "https://127.0.0.1:{port}{path}",  # same host and port, another scheme
+        "http://127.0.0.1:{other}{path}",  # same host, another port
+        "//evil.example{path}",  # scheme-relative
+    ],
+)
+def test_redirects_are_followed_only_to_the_configured_origin(server, env, where):
+    port = server.base_url.rsplit(":", 1)[1]
+    location = where.format(path=CF_PATH + "?x=1", port=port, other=_other_port())
+    server.inject("redirect", location=location, after=1)
+    with pytest.raises(HarvestError, match=r"not the configured API \(http://127\.0\.0\.1:\d+\)"):
+        run(server, env)
+    assert len(server.requests) == 2  # never retried, never fetched elsewhere
+    assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)
+
+
+def test_a_redirect_within_the_configured_api_is_followed(server, env, real_releases):
+    server.inject("redirect", location="/Published/Notices/OCDS/Search?publishedFrom=2025-01-16T00%3A00%3A00Z"
+                  "&publishedTo=2025-01-31T00%3A00%3A00Z&limit=20", after=1)  # fmt: skip
+    assert run(server, env).releases_new == unique_keys(real_releases)
+
+
+@pytest.mark.parametrize("where", ["http://evil.example{path}", "ftp://127.0.0.1{path}", "file:///etc/passwd"])
+def test_links_next_off_the_configured_api_is_not_followed(server, env, where):
+    server.inject("foreign_next", location=where.format(path=CF_PATH + "?cursor=MjA="), after=1)
+    with pytest.raises(HarvestError, match=r"links\.next .* is not on the configured API .*not followed"):
+        run(server, env)
+    assert len(server.requests) == 2
+    assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)

@@ -107,3 +107,32 @@ def test_failed_gate_stops_before_any_council(two_councils, tmp_path, monkeypatc
     with pytest.raises(GateNotPassed):
         tasks.publish_board_packs(date(2025, 3, 1))
     assert not (tmp_path / "publish").exists()
+
+
+def test_cli_publish_publishes_every_council_with_data_and_reports_the_others(two_councils, tmp_path, monkeypatch):
+    """issue 16 item 8: a configured council with no data no longer stops the others (nor tracebacks)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    publish = tmp_path / "publish"
+    monkeypatch.setenv("PROCURE_PUBLISH_DIR", str(publish))
+    result = CliRunner().invoke(main, ["publish"])  # latest month and fiscal year: ghost has neither
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert json.loads(result.stdout) == {
+        "board_pack": {"norwich": str(publish / "board_pack/norwich/2025-03/board_pack.html")},
+        "strategy_review": {"norwich": str(publish / "strategy_review/norwich/2024-25/manifest.json")},
+    }
+    assert result.stderr.splitlines() == [
+        "not published: board pack for council ghost: LookupError: council 'ghost': no spend in the warehouse "
+        f"{two_councils}",
+        "not published: strategy review for council ghost: LookupError: council 'ghost': no spend in the "
+        f"warehouse {two_councils}",
+        "2 output(s) not published; the others were",
+    ]
+    assert (publish / "strategy_review/norwich/2024-25/manifest.json").exists()
+    assert not (publish / "board_pack/ghost").exists()

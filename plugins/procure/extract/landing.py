@@ -22,6 +22,7 @@ from email.message import Message
 from pathlib import Path
 
 from procure.config import landing_dir
+from procure.orphans import scratch_prefix, sweep
 
 CHUNK = 1 << 20
 SOURCES = ("spend", "contracts")
@@ -75,14 +76,28 @@ def _place(tmp: Path, target: Path) -> None:
         os.replace(tmp, target)
 
 
+PART_PREFIX = "part-"
+
+
+def _incoming(root: Path, source: str, council_id: str) -> Path:
+    """The council's folder of files being landed; parts left by a killed run are removed first."""
+    incoming = root / source / council_id / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    sweep(incoming, PART_PREFIX)
+    return incoming
+
+
+def _part(incoming: Path):
+    return tempfile.NamedTemporaryFile(dir=incoming, prefix=scratch_prefix(PART_PREFIX), delete=False)
+
+
 def land_file(path: Path, source: str, council_id: str, root: Path | None = None) -> LandedFile:
     """Copy ``path`` into the landing zone (unless the same bytes are already there)."""
     root = root or landing_dir()
     path = Path(path)
-    incoming = root / source / council_id / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
+    incoming = _incoming(root, source, council_id)
     try:
-        with path.open("rb") as src, tempfile.NamedTemporaryFile(dir=incoming, delete=False) as tmp:
+        with path.open("rb") as src, _part(incoming) as tmp:
             sha256, size = _copy_hashing(src, tmp)
     except OSError as exc:
         raise LandingError(f"{path}: cannot be read for landing: {exc.strerror or exc}") from exc
@@ -102,13 +117,12 @@ def _name_from_response(url: str, headers: Message) -> str:
 def fetch_url(url: str, source: str, council_id: str, root: Path | None = None, timeout: float = 60) -> LandedFile:
     """Download ``url`` into the landing zone; the name comes from Content-Disposition or the URL."""
     root = root or landing_dir()
-    incoming = root / source / council_id / ".incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
+    incoming = _incoming(root, source, council_id)
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise LandingError(f"{url}: council {council_id!r}: only http(s) URLs can be fetched; drop local files instead")
     agent = {"User-Agent": "procure-ingest/1 (council transparency data)"}
     request = urllib.request.Request(url, headers=agent)  # noqa: S310 - scheme checked above
-    with tempfile.NamedTemporaryFile(dir=incoming, delete=False) as tmp:
+    with _part(incoming) as tmp:
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
                 name = _name_from_response(url, response.headers)

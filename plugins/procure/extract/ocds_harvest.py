@@ -7,6 +7,14 @@ One harvester for both APIs (their differences live in ``config/notice_sources.y
 - a client-side rate limit per API, and retries with exponential backoff on 429, 5xx,
   timeouts, dropped connections and truncated bodies, honouring ``Retry-After``; CF's 403
   ("no further requests for 5 minutes") waits out its cool-down;
+- nothing a server sends can hold the harvester or its memory: each request has a total
+  deadline (``request_deadline_s``, however slowly the bytes come) besides the per-read
+  ``timeout_s``, and a response larger than ``max_response_mb`` fails the window;
+- only the configured API is trusted: redirects and ``links.next`` are followed only to the
+  base URL's scheme, host and port, and a 200 whose JSON is not an OCDS release package
+  (no ``releases`` list) is a failed attempt whose error shows the body's first bytes;
+- windows end at the present: an ``until`` in the future is capped at now, so the watermark
+  never claims notices not yet published;
 - invalid JSON numbers (FTS's ``1e9999``) become null with a warning, not a crash;
 - FTS sometimes drops ``links.next`` after a cursor: a full page without a next link
   resumes the window from the latest release date seen instead of ending it early;
@@ -24,15 +32,16 @@ task resolves it from an Airflow connection (see ``procure.tasks.ingest_notices`
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import http.client
 import json
 import logging
 import os
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -40,17 +49,19 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin, urlsplit
 
-import yaml
-
-from procure.config import landing_dir, notice_sources_path
+from procure.config import ConfigError, landing_dir, notice_sources_path, read_yaml
+from procure.orphans import scratch_prefix, sweep
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+MAX_REDIRECTS = 5
 USER_AGENT = "procure-ocds-harvester/0.1 (+https://github.com/; council procurement warehouse)"
 MAX_PAGES_PER_WINDOW = 10_000
+PART_PREFIX = ".part-"  # a page being landed: .part-<pid>-<sha256>.json.gz
 
 
 class HarvestError(RuntimeError):
@@ -77,7 +88,9 @@ class Source:
     enabled: bool = False
     page_limit: int = 100
     min_interval_s: float = 1.0
-    timeout_s: float = 60.0
+    timeout_s: float = 60.0  # one socket read or connect
+    request_deadline_s: float = 300.0  # one whole request: connect, headers and body
+    max_response_mb: float = 50.0  # one response body
     max_retries: int = 6
     backoff_base_s: float = 2.0
     backoff_max_s: float = 120.0
@@ -96,22 +109,25 @@ def _utc(value: Any) -> datetime:
 
 def load_sources(path: Path | None = None) -> dict[str, Source]:
     path = path or notice_sources_path()
-    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = read_yaml(path, "notice source configuration", " (set PROCURE_NOTICE_SOURCES)")
     out = {}
     known = set(Source.__dataclass_fields__) | {"window_hours"}
     for name, entry in (doc.get("sources") or {}).items():
         where = f"{path}: sources.{name}"
         unknown = set(entry) - known
         if unknown:
-            raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
         for key in ("conn_id", "base_url", "path", "from_param", "to_param", "window_hours", "start"):
             if entry.get(key) in (None, ""):
-                raise ValueError(f"{where}: '{key}' is required")
+                raise ConfigError(f"{where}: '{key}' is required")
         values = {k: v for k, v in entry.items() if k != "window_hours"}
         values["window"] = timedelta(hours=float(entry["window_hours"]))
         values["start"] = _utc(entry["start"])
         if not 1 <= int(values.get("page_limit", 100)) <= 100:
-            raise ValueError(f"{where}: page_limit must be 1..100 (the APIs' maximum)")
+            raise ConfigError(f"{where}: page_limit must be 1..100 (the APIs' maximum)")
+        for key in ("timeout_s", "request_deadline_s", "max_response_mb"):
+            if key in values and not (isinstance(values[key], int | float) and values[key] > 0):
+                raise ConfigError(f"{where}: {key} must be a positive number, got {values[key]!r}")
         out[name] = Source(name=name, **values)
     return out
 
@@ -155,19 +171,46 @@ class Page:
     attempts: int
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port made explicit: what a followed link must share with the base URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _shown(url: str) -> str:
+    scheme, host, port = origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
+class ResponseRefused(HarvestError):
+    """A response the harvester will not take (too large, off the configured host): not retried."""
+
+
+def _is_release_package(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("releases"), list)
+
+
 @dataclass
 class Client:
-    """HTTP GET with a client-side rate limit and retries; ``sleep``/``clock`` injectable."""
+    """HTTP GET with a client-side rate limit, retries and hard bounds; ``sleep``/``clock`` injectable.
+
+    Every request is bounded three ways: ``timeout_s`` per socket read (and connect),
+    ``request_deadline_s`` for the whole request (a watchdog shuts the socket down, so a
+    server that sends one byte every few seconds is cut off too) and ``max_response_mb`` for
+    the body (checked against Content-Length, then while reading). Redirects are followed
+    only to the origin (scheme, host, port) given to ``fetch`` (by default the URL's own).
+    """
 
     source: Source
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     retries: list[str] = field(default_factory=list)  # one line per retried attempt
     _last_request: float | None = None
-
-    def __post_init__(self) -> None:
-        # no proxies: the harvester talks to the configured endpoint directly
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def _throttle(self) -> None:
         if self._last_request is not None:
@@ -194,32 +237,104 @@ class Client:
             return max(0.0, min(seconds, self.source.retry_after_max_s))
         return self._backoff(attempt)
 
-    def fetch(self, url: str) -> Page:
+    def _get(self, url: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One GET (no redirect followed): status, headers and the whole body, within the bounds."""
+        parts = urlsplit(url)
+        limit = int(self.source.max_response_mb * 1024 * 1024)
+        deadline = self.source.request_deadline_s
+        if parts.scheme == "https":
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.source.timeout_s
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.source.timeout_s)
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read at once
+
+        def too_slow() -> TimeoutError:
+            return TimeoutError(f"no complete response within the {deadline:g} s request deadline")
+
+        watchdog = threading.Timer(deadline, expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            conn.request("GET", target, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
+            response = conn.getresponse()
+            declared = response.getheader("Content-Length")
+            if declared and declared.strip().isdigit() and int(declared) > limit:
+                raise ResponseRefused(
+                    f"{url}: response of {int(declared):,} bytes is over the {self.source.max_response_mb:g} MB "
+                    "limit (max_response_mb in config/notice_sources.yml)"
+                )
+            chunks, size = [], 0
+            while chunk := response.read1(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseRefused(
+                        f"{url}: response over the {self.source.max_response_mb:g} MB limit "
+                        "(max_response_mb in config/notice_sources.yml); stopped reading"
+                    )
+                if expired.is_set():
+                    raise too_slow()
+                chunks.append(chunk)
+            if expired.is_set():
+                raise too_slow()
+            if response.length:  # fewer bytes than Content-Length promised: the connection dropped
+                raise http.client.IncompleteRead(b"".join(chunks), response.length)
+            return response.status, response.headers, b"".join(chunks)
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set():
+                raise too_slow() from exc
+            raise
+        finally:
+            watchdog.cancel()
+            conn.close()
+
+    def fetch(self, url: str, allowed: str | None = None) -> Page:
+        """The page at ``url``, retried on transient failures; redirects only within ``allowed``'s origin."""
+        home = origin(allowed or url)
         attempt = 0
         while True:
             self._throttle()
-            if not url.startswith(("http://", "https://")):
-                raise HarvestError(f"{url}: only http(s) URLs are harvested")
-            headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-            request = urllib.request.Request(url, headers=headers)  # noqa: S310 - scheme checked above
+            target = url
             try:
-                with self._opener.open(request, timeout=self.source.timeout_s) as response:
-                    body = response.read()
-                doc, notes = decode_tolerant(body)
-                if not isinstance(doc, dict):
-                    raise ValueError("response is not a JSON object (release package)")
-                return Page(url, body, doc, notes, attempt + 1)
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-                exc.close()
+                for _hop in range(MAX_REDIRECTS + 1):
+                    if origin(target) != home or home[0] not in ("http", "https"):
+                        raise ResponseRefused(
+                            f"{target}: not the configured API ({_shown(allowed or url)}); "
+                            "only its scheme, host and port are followed"
+                        )
+                    status, headers, body = self._get(target)
+                    if status not in REDIRECT_STATUSES:
+                        break
+                    location = headers.get("Location")
+                    if not location:
+                        raise ResponseRefused(f"{target}: HTTP {status} redirect without a Location")
+                    target = urljoin(target, location.strip())
+                else:
+                    raise ResponseRefused(f"{url}: more than {MAX_REDIRECTS} redirects")
+                if 200 <= status < 300:
+                    doc, notes = decode_tolerant(body)
+                    if not _is_release_package(doc):
+                        raise ValueError(
+                            f"HTTP {status} but not an OCDS release package (no 'releases' list); "
+                            f"body starts {body[:200]!r}"
+                        )
+                    return Page(target, body, doc, notes, attempt + 1)
                 if status == 403:
                     wait, reason = self.source.cooldown_403_s, "HTTP 403 (cool-down)"
                 elif status in RETRY_STATUSES:
-                    wait = self._retry_after(exc.headers, attempt)
-                    reason = f"HTTP {status} (Retry-After {exc.headers.get('Retry-After') or 'absent'})"
+                    wait = self._retry_after(headers, attempt)
+                    reason = f"HTTP {status} (Retry-After {headers.get('Retry-After') or 'absent'})"
                 else:
-                    raise HarvestError(f"{url}: HTTP {status}, not retryable") from exc
-            except (TimeoutError, ConnectionError, http.client.HTTPException, urllib.error.URLError) as exc:
+                    raise HarvestError(f"{target}: HTTP {status}, not retryable; body starts {body[:200]!r}")
+            except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, refused, TLS, short reads
                 wait, reason = self._backoff(attempt), f"{type(exc).__name__}: {exc}"
             except (UnicodeDecodeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
                 wait, reason = self._backoff(attempt), f"unreadable body ({type(exc).__name__}: {exc})"
@@ -284,13 +399,21 @@ def fetch_window(client: Client, source: Source, base_url: str, start: datetime,
     while url:
         if len(pages) >= MAX_PAGES_PER_WINDOW:
             raise HarvestError(f"{source.name} {_iso(start)}..{_iso(end)}: more than {MAX_PAGES_PER_WINDOW} pages")
-        page = client.fetch(url)
+        if not isinstance(url, str) or origin(url) != origin(base_url):
+            raise ResponseRefused(
+                f"{source.name} {_iso(start)}..{_iso(end)}: links.next {str(url)[:200]!r} is not on the configured "
+                f"API ({_shown(base_url)}); not followed"
+            )
+        page = client.fetch(url, allowed=base_url)
         pages.append(page)
         releases = [r for r in page.doc.get("releases") or [] if isinstance(r, dict)]
         keys = {(str(r.get("ocid")), str(r.get("id"))) for r in releases}
         fresh = keys - seen
         seen |= keys
-        url = (page.doc.get("links") or {}).get("next")
+        links = page.doc.get("links")
+        url = links.get("next") if isinstance(links, dict) else None
+        if isinstance(url, str):
+            url = urljoin(page.url, url.strip())  # checked against the base URL's origin above
         if url or len(releases) < source.page_limit:
             continue
         # A full page and no next link: FTS drops the link after some cursors. Resume the
@@ -313,7 +436,8 @@ def _land(root: Path, source: str, start: datetime, end: datetime, page: Page) -
     path = root / rel
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        sweep(path.parent, PART_PREFIX)  # parts of pages a killed harvest was writing
+        tmp = path.with_name(f"{scratch_prefix(PART_PREFIX)}{path.name}")
         tmp.write_bytes(gzip.compress(page.body, mtime=0))
         os.replace(tmp, path)
     return sha, rel.as_posix()
@@ -386,11 +510,14 @@ def harvest(
     warehouse: Path | None = None,
     landing: Path | None = None,
     client: Client | None = None,
+    now: datetime | None = None,
 ) -> HarvestResult:
     """Harvest ``source`` from ``since`` (default: its watermark, else its configured start) to ``until``.
 
-    Raises HarvestError when a window cannot be completed; the windows before it stay
-    committed and the watermark stops at the last of them.
+    ``until`` later than ``now`` (default: the clock) is capped at ``now``: a window that ends
+    in the future would move the watermark past notices not yet published. Raises
+    HarvestError when a window cannot be completed; the windows before it stay committed
+    and the watermark stops at the last of them.
     """
     from procure.warehouse import connect
 
@@ -398,6 +525,11 @@ def harvest(
     root = landing or landing_dir()
     client = client or Client(source)
     result = HarvestResult(source.name)
+    present = _utc(now or datetime.now(UTC)).replace(microsecond=0)
+    if until > present:
+        result.warnings.append(f"until {_iso(until)} is in the future: harvesting to now ({_iso(present)})")
+        log.warning(result.warnings[-1])
+        until = present
     con = connect(warehouse)
     try:
         held = get_watermark(con, source.name)

@@ -11,7 +11,10 @@ Releases are filtered on their ``date`` (the latest edit) in the half-open windo
 release package with ``links.next`` while more remain. Faults can be queued for the next
 requests (429 with or without Retry-After, 403, 503, 504, a stall longer than the client's
 timeout, a truncated body, an invalid ``1e9999`` number, a next link that disappears), so
-tests and the demo exercise the harvester's real code path over a real socket.
+tests and the demo exercise the harvester's real code path over a real socket. Hostile
+answers too: a body dripped one byte at a time (``drip``), an oversized body (``huge``),
+JSON that is not a release package (``not_ocds``), a redirect or a ``links.next`` to
+another place (``redirect``, ``foreign_next``: ``location``).
 
 Run it for the demo: ``python -m procure.extract.ocds_server --dir data/sample/norwich/notices --port 8765``.
 """
@@ -39,7 +42,10 @@ log = logging.getLogger(__name__)
 CF_PATH = "/Published/Notices/OCDS/Search"
 FTS_PATH = "/api/1.0/ocdsReleasePackages"
 WINDOW_PARAMS = {CF_PATH: ("publishedFrom", "publishedTo"), FTS_PATH: ("updatedFrom", "updatedTo")}
-FAULT_KINDS = {"429", "403", "500", "502", "503", "504", "timeout", "truncated", "invalid_number", "drop_next"}
+FAULT_KINDS = {
+    *("429", "403", "500", "502", "503", "504", "timeout", "truncated", "invalid_number", "drop_next"),
+    *("drip", "huge", "not_ocds", "redirect", "foreign_next"),
+}
 
 
 def _parse_ts(text: str) -> datetime:
@@ -56,6 +62,10 @@ class Fault:
     stall_s: float = 2.0  # for "timeout": how long the server sits on the request
     path: str = ""
     after: int = 0  # only once the server has answered this many requests
+    drip_s: float = 2.0  # for "drip": seconds between bytes
+    size: int = 0  # for "huge": body bytes (Content-Length sent unless declare=False)
+    declare: bool = True
+    location: str = ""  # for "redirect" (Location) and "foreign_next" (links.next)
 
 
 @dataclass
@@ -198,6 +208,15 @@ class OcdsServer:
                     return
                 if fault and fault.kind == "timeout":
                     time.sleep(fault.stall_s)
+                if fault and fault.kind == "redirect":
+                    self._send(302, b"", {"Location": fault.location})
+                    return
+                if fault and fault.kind == "not_ocds":
+                    self._send(200, b'{"message": "Service temporarily unavailable: planned maintenance"}')
+                    return
+                if fault and fault.kind == "huge":
+                    self._send_huge(fault)
+                    return
                 try:
                     package, _more = server.page(split.path, query)
                 except (ValueError, KeyError) as exc:
@@ -205,6 +224,8 @@ class OcdsServer:
                     return
                 if fault and fault.kind == "drop_next":
                     package.pop("links", None)
+                if fault and fault.kind == "foreign_next":
+                    package["links"] = {"next": fault.location}
                 body = json.dumps(package, ensure_ascii=False).encode("utf-8")
                 if fault and fault.kind == "invalid_number" and package["releases"]:
                     # the first number in the first release becomes an overflowing literal
@@ -216,7 +237,43 @@ class OcdsServer:
                     self._send(200, body[: len(body) // 2], length=len(body))
                     self.close_connection = True
                     return
+                if fault and fault.kind == "drip":
+                    self._drip(body, fault.drip_s)
+                    return
                 self._send(200, body)
+
+            def _drip(self, body: bytes, every_s: float) -> None:
+                """The whole body, one byte every ``every_s`` seconds, until the client hangs up."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(every_s)
+                except OSError:
+                    pass  # the client gave up: what the harvester's deadline does
+
+            def _send_huge(self, fault: Fault) -> None:
+                """``fault.size`` bytes of a JSON string, with or without a Content-Length."""
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if fault.declare:
+                    self.send_header("Content-Length", str(fault.size))
+                self.end_headers()
+                self.close_connection = True
+                block = b" " * (1 << 16)
+                try:
+                    sent = 0
+                    while sent < fault.size:
+                        part = block[: fault.size - sent]
+                        self.wfile.write(part)
+                        sent += len(part)
+                except OSError:
+                    pass  # the client stopped reading at its limit
 
         return Handler
 

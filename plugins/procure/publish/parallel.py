@@ -5,8 +5,10 @@
 keeping what every council reuses (WeasyPrint fonts, matplotlib, the dbt manifest) for all
 the councils it publishes. Workers: ``PROCURE_PUBLISH_WORKERS`` if set, else
 ``min(2, cpu count)``; never more than there are councils, so one council runs in this
-process. Every council is attempted; the first failure (in configuration order) is then
-raised, its notes naming each council that failed and why, after the others are published.
+process. Every council is attempted; the first failure (councils that could not even start,
+e.g. with no data, first; then configuration order) is then raised after the others are
+published, its notes naming each council that failed and why, and its ``published`` and
+``failures`` attributes holding the results and the exceptions by council id.
 
 The gate is checked once here before any work starts, and again by each council's publish.
 A ``spawn`` worker re-imports the parent's ``__main__`` module: a script that publishes must
@@ -68,16 +70,23 @@ def check_gate(warehouse: Path | None) -> None:
 
 
 def publish_each(
-    what: str, target: str, jobs: Sequence[tuple[str, tuple]], warehouse: Path | None = None
+    what: str,
+    target: str,
+    jobs: Sequence[tuple[str, tuple]],
+    warehouse: Path | None = None,
+    failed: dict[str, BaseException] | None = None,
 ) -> dict[str, Any]:
     """``target`` ("module:function") called with each job's args; results by council id, in job order.
 
-    ``what`` names the output in logs and errors ("board pack", "strategy review").
+    ``what`` names the output in logs and errors ("board pack", "strategy review"); ``failed``:
+    councils that already failed before their job could be made (reported with the others).
     """
     check_gate(warehouse)
     workers = workers_for(len(jobs))
     results: dict[str, Any] = {}
-    errors: dict[str, BaseException] = {}
+    errors: dict[str, BaseException] = dict(failed or {})
+    for council_id, exc in errors.items():
+        log.error("%s for council %s failed: %s: %s", what, council_id, type(exc).__name__, exc)
     if workers == 1:
         for council_id, args in jobs:
             try:
@@ -108,6 +117,9 @@ def publish_each(
         others = [f"{cid} ({type(e).__name__}: {e})" for cid, e in errors.items() if cid != first_id]
         if others:
             first.add_note(f"{what}s also failed for: {'; '.join(others)}")
-        first.add_note(f"published for {len(results)} of {len(jobs)} councils: {', '.join(results) or 'none'}")
+        first.add_note(
+            f"published for {len(results)} of {len(errors) + len(results)} councils: {', '.join(results) or 'none'}"
+        )
+        first.published, first.failures = dict(results), dict(errors)
         raise first
     return results
