@@ -460,3 +460,99 @@ def test_dag_steps_list_new_register_files_once(tmp_path, monkeypatch, sample_di
     assert tasks.load_register_file(item, "run-1", LOADED_AT, db)["rows_loaded"] == 300
     assert tasks.list_new_register_files(db) == []
     assert tasks.load_register_file(item, "run-2", LOADED_AT, db)["status"] == "unchanged"
+
+
+# ----------------------------------------------------------------------------- XLSX formulas and merged cells (issue 16 item 7)
+
+
+def _calculated(path: Path, cached: dict[str, tuple[str, str]]) -> None:
+    """Give formula cells the cached values a spreadsheet would have saved (openpyxl writes none).
+
+    ``cached``: cell -> (type, value), type "n" (number) or "e" (error); other formulas keep no value.
+    """
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        members = {info: zf.read(info) for info in zf.infolist()}
+    for info, data in members.items():
+        if info.filename == "xl/worksheets/sheet1.xml":
+            xml = data.decode("utf-8")
+            for ref, (kind, value) in cached.items():
+                xml, n = re.subn(
+                    rf'<c r="{ref}"( [^>]*)?><f>([^<]*)</f><v ?/>',
+                    rf'<c r="{ref}" t="{kind}"><f>\2</f><v>{value}</v>',
+                    xml,
+                )
+                assert n == 1, ref
+            members[info] = xml.encode("utf-8")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members.items():
+            zf.writestr(info, data)
+
+
+def test_xlsx_formulas_read_as_cached_values_merged_cells_filled_and_the_rest_quarantined(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Contract register — Mergeshire"])
+    ws.merge_cells("A1:G1")  # a title merged across the sheet
+    ws.append(["Contract Reference", "Title", "Supplier Name", "Contract Start Date", "Annual value", "Years",
+               "Total Contract Value"])  # fmt: skip
+    ws.append(["C-1", "Roads", "Tarmac Ltd", datetime(2024, 4, 1), 1000, 3, "=E3*F3"])
+    ws.append(["C-2", "Bridges", None, datetime(2024, 5, 1), 500, 2, "=E4*F4"])
+    ws.merge_cells("C3:C4")  # one supplier merged over its two contracts
+    ws.append(["C-3", "Parks", "Green Ltd", datetime(2024, 6, 1), 10, 2, "=E5*F5"])  # never calculated
+    ws.append(["C-4", "Lights", "Bright Ltd", datetime(2024, 7, 1), 10, 2, "=VLOOKUP(A6,Rates!A:B,2,0)"])
+    ws.append(["C-5", "Signs", "Sign Ltd", datetime(2024, 8, 1), 10, 2, 20])
+    path = tmp_path / "register.xlsx"
+    wb.save(path)
+    _calculated(path, {"G3": ("n", "3000"), "G4": ("n", "1000"), "G6": ("e", "#N/A")})
+    db = tmp_path / "w.duckdb"
+
+    [result] = ingest_register_files(_council(path, "mergeshire"), None, "run-1", LOADED_AT, db)
+
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 2)
+    loaded = _query(
+        db,
+        "select contract_ref, supplier_name, annual_value_gbp, total_value_gbp from raw.contracts "
+        "where council_id = 'mergeshire' order by 1",
+    )
+    assert loaded == [
+        ("C-1", "Tarmac Ltd", Decimal("1000.00"), Decimal("3000.00")),  # the formula's cached value
+        ("C-2", "Tarmac Ltd", Decimal("500.00"), Decimal("1000.00")),  # the merged supplier, filled
+        ("C-5", "Sign Ltd", Decimal("10.00"), Decimal("20.00")),
+    ]
+    rejects = _query(
+        db,
+        "select source_line, field, reject_reason from raw.contracts_quarantine "
+        "where council_id = 'mergeshire' order by 1",
+    )
+    assert [(line, field) for line, field, _ in rejects] == [(5, "Total Contract Value"), (6, "Total Contract Value")]
+    assert rejects[0][2] == (
+        "register.xlsx line 5: field 'Total Contract Value': cell G5 holds the formula =E5*F5 with no cached value "
+        "(the workbook was saved by a program that does not calculate: open and save it in Excel or LibreOffice)"
+    )
+    assert rejects[1][2] == "register.xlsx line 6: field 'Total Contract Value': cell G6 holds the Excel error #N/A"
+
+
+def test_xlsx_merged_reference_names_its_top_left_cell_when_unreadable(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Contract Reference", "Title", "Supplier Name"])
+    ws.append(['=A1&"-1"', "Roads", "Tarmac Ltd"])
+    ws.append([None, "Bridges", "Tarmac Ltd"])
+    ws.merge_cells("A2:A3")  # an uncalculated reference merged over two rows
+    path = tmp_path / "register.xlsx"
+    wb.save(path)
+
+    read = read_register_file(path)
+
+    assert read.rows == []
+    assert [r["source_line"] for r in read.rejects] == [2, 3]
+    assert "cell A2 holds the formula" in read.rejects[0]["reject_reason"]
+    assert "cell A2 (merged into A3) holds the formula" in read.rejects[1]["reject_reason"]
+    assert all(r["field"] == "Contract Reference" for r in read.rejects)

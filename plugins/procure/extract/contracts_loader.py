@@ -15,6 +15,12 @@ to raw.contracts_quarantine with the file, line, field and reason. Company numbe
 normalised to Companies House's 8 characters (``gb/02165763``, ``2165763`` -> ``02165763``).
 The same bytes again change nothing; a file that cannot be read, or has no usable row, is
 recorded as rejected and leaves the loaded register in place.
+
+XLSX: a formula cell is read as the value the spreadsheet last calculated (cached in the
+file); a formula with no cached value (a workbook written by a program that does not
+calculate) or an Excel error value (``#N/A``, ``#REF!``) in a column the register uses sends
+the row to quarantine saying so, with the formula. A merged range is filled with its
+top-left value (a supplier merged over the rows of its contracts belongs to each of them).
 """
 
 from __future__ import annotations
@@ -109,26 +115,67 @@ def _is_xlsx(path: Path) -> bool:
         return "xl/workbook.xml" in {n.lower() for n in zf.namelist()}
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+#: per record: (line, cells as text, {column index: why that cell cannot be read})
+Records = Iterator[tuple[int, list[str], dict[int, str]]]
+
+
+def _open_workbook(path: Path, data_only: bool):
     from openpyxl import load_workbook
 
-    fh = path.open("rb")  # a file object: openpyxl would refuse a misleading extension
-    try:
+    with path.open("rb") as fh:  # a file object: openpyxl would refuse a misleading extension
         try:
-            wb = load_workbook(fh, read_only=True, data_only=True)
+            return load_workbook(fh, data_only=data_only)
         except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
             raise RegisterFileError(f"{path.name}: not a readable Excel workbook ({exc})") from exc
-        try:
-            ws = wb.worksheets[0]
-            for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-                yield number, [_cell_text(v) for v in row]
-        finally:
-            wb.close()
+
+
+def _xlsx_records(path: Path) -> Records:
+    """The first sheet's rows: cached formula values, merged ranges filled, unreadable cells named.
+
+    The workbook is opened twice, for the values the spreadsheet last calculated and for the
+    formulas themselves (openpyxl gives one or the other); merged ranges need the full (not
+    read-only) reader, which is fine for a register's size.
+    """
+    values_wb = _open_workbook(path, data_only=True)
+    formulas_wb = _open_workbook(path, data_only=False)
+    try:
+        values, formulas = values_wb.worksheets[0], formulas_wb.worksheets[0]
+        merged: dict[tuple[int, int], tuple[int, int]] = {}  # every cell of a merged range -> its top-left
+        for rng in values.merged_cells.ranges:
+            for r in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    merged[(r, c)] = (rng.min_row, rng.min_col)
+        cached_formulas = 0
+        for number, row in enumerate(values.iter_rows(), start=1):
+            cells, unreadable = [], {}
+            for index, cell in enumerate(row):
+                r, c = merged.get((number, index + 1), (number, index + 1))
+                source = values.cell(r, c) if (r, c) != (number, index + 1) else cell
+                formula = formulas.cell(r, c)
+                where = f"cell {source.coordinate}" + (
+                    f" (merged into {cell.coordinate})" if source is not cell else ""
+                )
+                if formula.data_type == "f":
+                    text = str(formula.value)
+                    if source.value is None:
+                        unreadable[index] = (
+                            f"{where} holds the formula {text[:80]} with no cached value (the workbook was saved "
+                            "by a program that does not calculate: open and save it in Excel or LibreOffice)"
+                        )
+                    else:
+                        cached_formulas += 1
+                if source.data_type == "e":
+                    unreadable[index] = f"{where} holds the Excel error {source.value}"
+                cells.append(_cell_text(source.value))
+            yield number, cells, unreadable
+        if cached_formulas:
+            log.info("%s: %d formula cell(s) read as their cached values", path.name, cached_formulas)
     finally:
-        fh.close()
+        values_wb.close()
+        formulas_wb.close()
 
 
-def _csv_records(path: Path, encoding: str, compression: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(path: Path, encoding: str, compression: str) -> Records:
     with open_decompressed(path, compression) as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         sample = [line for _, line in zip(range(50), text, strict=False)]
@@ -136,7 +183,7 @@ def _csv_records(path: Path, encoding: str, compression: str) -> Iterator[tuple[
         text = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = csv.reader(text, delimiter=sniff_delimiter(sample) if sample else ",")
         for cells in reader:
-            yield reader.line_num, cells
+            yield reader.line_num, cells, {}
 
 
 @dataclass
@@ -177,7 +224,7 @@ def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> Registe
     header: list[str] | None = None
     header_line = 0
     column_of: dict[str, int] = {}
-    for line, cells in records:
+    for line, cells, _unreadable in records:
         found: dict[str, int] = {}
         for i, cell in enumerate(cells):
             for name, spellings in aliases.items():
@@ -198,7 +245,7 @@ def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> Registe
     out = RegisterRead(sha256_of(path), file_format, encoding, header_line, skipped_preamble=len(preamble))
     out.rows_read = len(preamble)
     seen: dict[str, int] = {}
-    for line, cells in records:
+    for line, cells, unreadable in records:
         out.rows_read += 1
         if not any(c.strip() for c in cells):
             out.skipped_blank += 1
@@ -211,17 +258,21 @@ def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> Registe
             return v or None
 
         row: dict[str, Any] = {name: cell(name) for name in aliases}
-        problems: list[tuple[str, str]] = []
-        if not row["contract_ref"]:
+        problems: list[tuple[str, str]] = [
+            (header[i] if i < len(header) else f"column {i + 1}", unreadable[i])
+            for i in sorted(set(column_of.values()) & set(unreadable))
+        ]
+        bad_fields = {name for name, i in column_of.items() if i in unreadable}
+        if not row["contract_ref"] and "contract_ref" not in bad_fields:
             problems.append(("contract_ref", "missing contract reference"))
         for name in DATE_FIELDS:
-            if row.get(name):
+            if row.get(name) and name not in bad_fields:
                 value, problem = parse_date(row[name])
                 row[name] = value
                 if problem:
                     problems.append((header[column_of[name]], problem))
         for name in AMOUNT_FIELDS:
-            if row.get(name):
+            if row.get(name) and name not in bad_fields:
                 value, problem = parse_amount(row[name])
                 row[name] = value
                 if problem:
