@@ -14,13 +14,13 @@ from typing import Any
 import great_expectations.expectations as gxe
 
 from expectations._common import critical, warning
+from procure.extract.spend_reissue import LINE_FINGERPRINT_SQL
 
 TABLE = "raw.spend_lines"
-QUERY = """
+QUERY = f"""
 with lines as (
     select council_id, source_file, payment_date, supplier_name,
-           coalesce(supplier_name, '') || '|' || cast(amount_gbp as varchar) || '|'
-           || cast(payment_date as varchar) || '|' || coalesce(transaction_number, '') as fingerprint
+           {LINE_FINGERPRINT_SQL} as fingerprint
     from raw.spend_lines
 ),
 file_months as (

@@ -75,7 +75,15 @@ def _run_day(as_of: str | None) -> date:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from exc
 
 
-def _ingest_files(kind: str, council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool):
+def _ingest_files(
+    kind: str,
+    council_id: str,
+    files: tuple[Path, ...],
+    run_id: str,
+    as_of: str | None,
+    as_json: bool,
+    replaces: tuple[str, ...] = (),
+):
     from datetime import datetime
 
     from procure.config import ConfigError, get_council
@@ -86,6 +94,8 @@ def _ingest_files(kind: str, council_id: str, files: tuple[Path, ...], run_id: s
         raise click.UsageError(str(exc)) from exc
     loaded_at = datetime.combine(_run_day(as_of), datetime.min.time())
     paths = list(files) or None
+    if replaces and len(files) != 1:
+        raise click.UsageError("--replaces needs exactly one FILE: the re-issue of the named file(s)")
     if paths:
         count = len(paths)
     elif kind == "spend":
@@ -119,7 +129,9 @@ def _ingest_files(kind: str, council_id: str, files: tuple[Path, ...], run_id: s
         if kind == "spend":
             from procure.extract.spend_loader import ingest_spend_files
 
-            results = ingest_spend_files(council, paths, run_id, loaded_at, on_file=on_file, on_batch=on_batch)
+            results = ingest_spend_files(
+                council, paths, run_id, loaded_at, on_file=on_file, on_batch=on_batch, replaces=replaces
+            )
         else:
             from procure.extract.contracts_loader import ingest_register_files
 
@@ -160,12 +172,24 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print each file's 
 @_RUN_ID
 @_AS_OF
 @_JSON
-def ingest_spend(council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool) -> None:
+@click.option(
+    "--replaces",
+    "replaces",
+    multiple=True,
+    metavar="NAME",
+    help="The one FILE is a re-issue of the loaded file NAME (repeatable): it replaces NAME's rows. "
+    "Without it, files for the same months add up.",
+)
+def ingest_spend(
+    council_id: str, files: tuple[Path, ...], run_id: str, as_of: str | None, as_json: bool, replaces: tuple[str, ...]
+) -> None:
     """Load supplier-payment FILES (default: the council's drop folder and spend_urls).
 
+    Files for the same months add up; a file replaces another only when it is its re-issue
+    (--replaces, the council's spend_reissue_same_name, or a detected new version).
     Exit status 1 if any file was rejected.
     """
-    _ingest_files("spend", council_id, files, run_id, as_of, as_json)
+    _ingest_files("spend", council_id, files, run_id, as_of, as_json, replaces)
 
 
 @ingest.command("contracts")

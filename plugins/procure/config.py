@@ -150,6 +150,9 @@ class Council:
     spend_overrides: dict[str, Any] = field(default_factory=dict)
     spend_file_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     board_name: str | None = None  # the board the monthly pack reports to (shown on its cover)
+    #: globs of file names the council re-issues under the same name: a file matching one, named
+    #: exactly like a loaded file of this council, replaces it (see procure.extract.spend_loader)
+    spend_reissue_same_name: tuple[str, ...] = ()
 
     def overrides_for(self, file_name: str) -> dict[str, Any]:
         """Reader overrides for one file: the council's, then every matching per-file glob in order.
@@ -162,6 +165,10 @@ class Council:
             if fnmatch.fnmatchcase(file_name, pattern):
                 merged.update(overrides)
         return merged
+
+    def reissues_under_same_name(self, file_name: str) -> bool:
+        """A new version of ``file_name`` replaces the loaded one of that name (config, no evidence needed)."""
+        return any(fnmatch.fnmatchcase(file_name, pattern) for pattern in self.spend_reissue_same_name)
 
 
 def _resolve(value: str | None) -> Path | None:
@@ -229,6 +236,13 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 f"{where}: spend_file_overrides must map a file-name glob to overrides, "
                 "e.g. {'*2025-03*': {columns: [...]}}"
             )
+        reissue = entry.get("spend_reissue_same_name") or []
+        reissue = [reissue] if isinstance(reissue, str) else reissue
+        if not isinstance(reissue, list) or not all(isinstance(g, str) and g.strip() for g in reissue):
+            raise ConfigError(
+                f"{where}: spend_reissue_same_name must be a list of file-name globs, e.g. ['payments-*.csv'], "
+                f"got {entry.get('spend_reissue_same_name')!r}"
+            )
         for key in ("spend_urls", "contracts_urls"):
             urls = entry.get(key) or []
             if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
@@ -261,6 +275,7 @@ def load_councils(path: Path | None = None) -> list[Council]:
                 spend_overrides=dict(entry.get("spend_overrides") or {}),
                 spend_file_overrides={str(k): dict(v) for k, v in file_overrides.items()},
                 board_name=str(entry["board_name"]).strip() if entry.get("board_name") else None,
+                spend_reissue_same_name=tuple(g.strip() for g in reissue),
             )
         )
     return councils

@@ -1,8 +1,9 @@
 """Spend loader: real council files, landed and loaded into a real DuckDB file.
 
 Every source row is accounted for per file, the landing zone holds byte-identical copies,
-the same bytes twice change nothing, a corrected month replaces its rows whatever its
-name, and an unreadable file is recorded as rejected without stopping the others.
+the same bytes twice change nothing, a re-issue declared with ``replaces`` replaces its
+file's rows whatever its name (tests/unit/test_spend_reissue.py: files add up, detected
+re-issues), and an unreadable file is recorded as rejected without stopping the others.
 Expected counts and totals are computed here with the csv module, not with the reader.
 """
 
@@ -241,7 +242,7 @@ def test_same_bytes_twice_change_nothing(council, db, drop):
     assert new_landed_files(council, db) == []
 
 
-def test_corrected_month_under_another_name_replaces_the_month(council, db, drop, tmp_path):
+def test_declared_reissue_under_another_name_replaces_the_file(council, db, drop, tmp_path):
     load_council_spend(council, "run-1", LOADED_AT, db)
     before = _manifest(db)
     others_before = _query(
@@ -256,7 +257,7 @@ def test_corrected_month_under_another_name_replaces_the_month(council, db, drop
     fixed.write_bytes(corrected)
     expected_total = _hyndburn_total(fixed)
 
-    [result] = ingest_spend_files(council, [fixed], "run-2", datetime(2025, 4, 2), db)
+    [result] = ingest_spend_files(council, [fixed], "run-2", datetime(2025, 4, 2), db, replaces=[HYNDBURN])
 
     assert result.status == "loaded"
     assert result.superseded == [HYNDBURN]
@@ -650,8 +651,7 @@ def test_file_totals_dates_and_period_are_summed_batch_by_batch(council, db, mon
             "and payment_date is not null group by 1 order by 1",
             [m["file_sha256"]],
         )
-        dated = sum(n for _, n in months)
-        period = ",".join(mo for mo, n in months if n >= Decimal("0.10") * dated) or None
+        period = ",".join(mo for mo, _ in months) or None  # every month present in the dates
         assert (m["amount_total_gbp"], m["first_payment_date"], m["last_payment_date"]) == (total, first, last)
         assert m["period_months"] == period, m["source_file"]
     assert sum(r.rows_loaded for r in results) > 37 * len(results)  # several batches per file

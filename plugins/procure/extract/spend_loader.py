@@ -8,12 +8,17 @@ keyed by (council, sha256), with its full account::
               + skipped_blank + skipped_preamble + skipped_repeated_header + skipped_total
 
 - The same bytes again change nothing (status ``unchanged``).
-- A corrected file for the same period (same council, same covered months, different
-  bytes, any name) replaces that period's rows in the transaction that loads it; the
-  old version stays in the manifest as ``superseded``. The months a file covers are the
-  months holding at least :data:`PERIOD_SHARE` of its loaded rows, so a few early or late
-  payments dated in a neighbouring month do not change its period. A file none of whose
-  rows has a usable date has no period; it replaces an earlier file of the same name.
+- Files add up: several files for one month (card payments, a month in two parts, another
+  body's payments) each keep their rows. A file replaces another only when it is a re-issue
+  of it: declared (``procure ingest spend --replaces NAME``), a
+  name the council re-issues under (``spend_reissue_same_name`` globs in its configuration),
+  or detected: the same name stem with a later version mark (``_v2``, ``(1)``, ``revised``,
+  ``corrected`` ...) or the very same name, AND most of the older file's lines identical in
+  the newer one (:mod:`procure.extract.spend_reissue`). The replaced version stays in the manifest
+  as ``superseded`` and raw.spend_replacements records both files' lines and totals, the
+  basis and the evidence. A month whose total jumps because two files overlap is flagged
+  by the quality gate (expectations/raw_spend_months.py), naming both files.
+- The months a file covers (``period_months``) are every month present in its dates.
 - A file that cannot be read (format, encoding, no payment lines) is ``rejected``: the
   manifest says why, and the other files still load. The same bytes with the same
   overrides are not retried; change the council's overrides and they are.
@@ -29,7 +34,7 @@ import logging
 import lzma
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,12 +48,13 @@ import pyarrow.compute as pc
 
 from procure.config import Council
 from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
+from procure.extract.spend_reissue import LoadedFile as ReissueFile
+from procure.extract.spend_reissue import replace_reissues, unknown_declared
 from procure.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
 SOURCE = "spend"
-PERIOD_SHARE = Decimal("0.10")
 #: WAL size at which the ingest connection checkpoints. DuckDB's default (16 MiB, about ten
 #: monthly files) makes a long run checkpoint hundreds of times, each costlier as the tables
 #: grow; at this size a 240-file run checkpoints twice and stays near 0.6 GB of memory.
@@ -105,7 +111,7 @@ class FileResult:
     """What happened to one input file (the CLI's ``--json`` shape plus a few details)."""
 
     path: str  # as given: drop-folder path or URL
-    status: str  # loaded | rejected | unchanged
+    status: str  # loaded | rejected | unchanged | superseded (a newer version of it was already loaded)
     reason: str | None = None
     council_id: str | None = None
     source_file: str | None = None
@@ -118,6 +124,7 @@ class FileResult:
     amount_total: Decimal | None = None
     period_months: str | None = None
     superseded: list[str] = field(default_factory=list)  # file names whose rows this one replaced
+    superseded_by: str | None = None  # a loaded file that is this one's re-issue (status superseded)
 
     @property
     def rows_skipped(self) -> int:
@@ -259,10 +266,8 @@ class _FileSummary:
                 self.months[month] = self.months.get(month, 0) + item["counts"]
 
     def covered_months(self) -> str | None:
-        """The months holding at least PERIOD_SHARE of the dated loaded rows, 'YYYY-MM,...'."""
-        dated = sum(self.months.values())
-        months = [m for m, n in sorted(self.months.items()) if n >= PERIOD_SHARE * dated]
-        return ",".join(months) or None
+        """Every month present in the loaded rows' payment dates, 'YYYY-MM,...' (None: no dates)."""
+        return ",".join(sorted(self.months)) or None
 
 
 def _manifest_row(con, council_id: str, sha256: str) -> tuple | None:
@@ -318,17 +323,22 @@ def load_landed_file(
     on_batch: Callable[[int], None] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     sniffed: Any = None,
+    replaces: Sequence[str] = (),
 ) -> FileResult:
     """Load one landed file in its own transaction; never raises for a file that cannot be read.
 
     ``con``: an open warehouse connection (see :func:`ingest_spend_files`); without it the
     file opens and closes one of its own. ``sniffed``: the file already opened with
     ``read_spend_file`` and the council's overrides for it (see :func:`_presniff`).
+    ``replaces``: names of loaded files this one is declared to re-issue (``--replaces``);
+    a name with no loaded file rejects this one before it is read, recording nothing.
     """
     if con is None:
         own = connect(warehouse)
         try:
-            return load_landed_file(council, landed, run_id, loaded_at, warehouse, origin, on_batch, own, sniffed)
+            return load_landed_file(
+                council, landed, run_id, loaded_at, warehouse, origin, on_batch, own, sniffed, replaces
+            )
         finally:
             own.close()
     from procure.extract.spend_reader import read_spend_file
@@ -349,6 +359,9 @@ def load_landed_file(
         if known_overrides == overrides_json:
             result.status, result.reason = "rejected", reason
             return result
+    if replaces and (problem := unknown_declared(con, council.id, replaces)):
+        result.status, result.reason = "rejected", f"{name}: {problem}"
+        return result
 
     try:
         sf = (
@@ -412,13 +425,24 @@ def load_landed_file(
             first, last = summary.first, summary.last
             result.amount_total = summary.total
             result.period_months = summary.covered_months()
-            result.superseded = _supersede(con, council.id, landed.sha256, name, result.period_months)
+            outcome = replace_reissues(
+                con,
+                council,
+                ReissueFile(landed.sha256, name, result.rows_loaded, summary.total),
+                replaces,
+                run_id,
+                loaded_at,
+            )
+            result.superseded = outcome.replaced
+            if outcome.superseded_by is not None:
+                result.status, result.reason = "superseded", outcome.reason
+                result.superseded_by = outcome.superseded_by.name
             con.execute(
                 "insert into raw.spend_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
                 "size_bytes, compression, encoding, delimiter, header_line, column_map, overrides, rows_read, "
                 f"rows_loaded, rows_quarantined, {', '.join(SKIP_KINDS)}, amount_total_gbp, first_payment_date, "
                 "last_payment_date, period_months, status, reason, superseded_by, run_id, loaded_at) values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, null, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     council.id,
                     landed.sha256,
@@ -440,7 +464,9 @@ def load_landed_file(
                     first,
                     last,
                     result.period_months,
-                    f"replaces {', '.join(result.superseded)}" if result.superseded else None,
+                    result.status,
+                    result.reason or (f"replaces {', '.join(result.superseded)}" if result.superseded else None),
+                    outcome.superseded_by.sha256 if outcome.superseded_by else None,
                     run_id,
                     loaded_at,
                 ],
@@ -473,29 +499,6 @@ def _reason(name: str, exc: BaseException) -> str:
     return text if text.startswith(name) else f"{name}: {text}"
 
 
-def _supersede(con, council_id: str, sha256: str, name: str, period: str | None) -> list[str]:
-    """Retire the loaded files this one corrects; return their names."""
-    if period is None:
-        match, params = "period_months is null and source_file = ?", [name]
-    else:
-        match, params = "(period_months = ? or (period_months is null and source_file = ?))", [period, name]
-    old = con.execute(
-        f"select file_sha256, source_file from raw.spend_manifest where council_id = ? and status = 'loaded' "
-        f"and file_sha256 <> ? and {match}",
-        [council_id, sha256, *params],
-    ).fetchall()
-    for old_sha, old_name in old:
-        for table in ("spend_lines", "spend_quarantine"):
-            con.execute(f"delete from raw.{table} where council_id = ? and file_sha256 = ?", [council_id, old_sha])
-        con.execute(
-            "update raw.spend_manifest set status = 'superseded', superseded_by = ?, reason = ? "
-            "where council_id = ? and file_sha256 = ?",
-            [sha256, f"replaced by {name} ({sha256[:12]}) for period {period or 'unknown'}", council_id, old_sha],
-        )
-        log.info("%s (%s) superseded by %s for period %s", old_name, old_sha[:12], name, period)
-    return [n for _, n in old]
-
-
 # --------------------------------------------------------------------------- a council
 
 
@@ -509,6 +512,7 @@ def ingest_spend_files(
     on_batch: Callable[[int], None] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     landed_ahead: Future | None = None,
+    replaces: Sequence[str] = (),
 ) -> list[FileResult]:
     """Land and load the given files (None: the drop folder and the configured URLs), each on its own.
 
@@ -516,12 +520,16 @@ def ingest_spend_files(
     here); each file still loads in its own transaction. A rejected file is recorded and
     reported; it does not stop the files after it. ``landed_ahead``: the files already landed
     and their first window sniffed (:func:`_land_ahead`, see :func:`iter_council_spend`).
+    ``replaces``: names of loaded files the ONE given file re-issues (``--replaces``).
     """
+    files = None if files is None else list(files)
+    if replaces and (files is None or len(files) != 1):
+        raise ValueError("replaces (--replaces) needs exactly one file to load: the re-issue of the named file(s)")
     if con is None:
         own = connect_for_ingest(warehouse)
         try:
             return ingest_spend_files(
-                council, files, run_id, loaded_at, warehouse, on_file, on_batch, own, landed_ahead
+                council, files, run_id, loaded_at, warehouse, on_file, on_batch, own, landed_ahead, replaces
             )
         finally:
             own.close()
@@ -542,7 +550,9 @@ def ingest_spend_files(
                 results.append(FileResult(origin, "rejected", landed, council.id, Path(origin).name))
                 continue
             sf = sniffed.pop(landed.sha256, None)
-            results.append(load_landed_file(council, landed, run_id, loaded_at, warehouse, origin, on_batch, con, sf))
+            results.append(
+                load_landed_file(council, landed, run_id, loaded_at, warehouse, origin, on_batch, con, sf, replaces)
+            )
     return results
 
 

@@ -331,6 +331,8 @@ def _validate(context, name: str, expectations: list, batch, batch_parameters: d
         for r in vr.results:
             cfg = r.expectation_config
             observed = r.result.get("observed_value", r.result.get("unexpected_percent"))
+            if (cfg.meta or {}).get("observed") == "unexpected_values" and not r.success:
+                observed = r.result.get("partial_unexpected_list", observed)
             if r.exception_info and r.exception_info.get("raised_exception"):
                 observed = f"error: {r.exception_info.get('exception_message')}"
             checks.append(

@@ -314,6 +314,16 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
             "where run_id = ? and severity = 'warning' and not success order by 1, 2, 3",
             [gate[0]["run_id"]],
         )
+    # files replaced by their re-issue (procure.extract.spend_reissue): both versions' lines and totals
+    replacements = []
+    if _has_table(con, "raw", "spend_replacements"):
+        replacements = _rows(
+            con,
+            "select replaced_file, replaced_lines, replaced_total_gbp, replacing_file, replacing_lines, "
+            "replacing_total_gbp, basis from raw.spend_replacements where council_id = ? "
+            "order by replaced_at, replaced_file",
+            [council.id],
+        )
     month_end = add_months(month, 1)
     latest_spend = max((f["last_payment_date"] for f in files if f["last_payment_date"]), default=None)
     contracts_as_at = _rows(
@@ -355,6 +365,7 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
         "accepted": sum(f["accepted"] for f in files),
         "rejected": sum(f["rejected"] for f in files),
         "quarantine": quarantine,
+        "replacements": replacements,
         "gate": gate[0] if gate else None,
         "warnings": warnings,
         "sources": [{"source": s, "latest": d, "late": late} for s, d, late in sources],
