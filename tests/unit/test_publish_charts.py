@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from procure.publish import charts
-from procure.publish.board_pack import commentary, gbp, rag
+from procure.publish.board_pack import commentary, gbp
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -53,20 +53,6 @@ def test_palette_is_okabe_ito():
     assert "#0072b2" in svg.lower() and "#e69f00" in svg.lower()
     with pytest.raises(ValueError, match="'A' has 1 values for 2 labels"):
         charts.stacked_bar_chart("t", "Spend", ["Jan", "Feb"], {"A": [1.0]}, "Spend")
-
-
-@pytest.mark.parametrize(
-    ("value", "target", "direction", "expected"),
-    [
-        (Decimal("0.45"), Decimal("0.45"), "higher", "green"),
-        (Decimal("0.41"), Decimal("0.45"), "higher", "amber"),
-        (Decimal("0.39"), Decimal("0.45"), "higher", "red"),
-        (Decimal("0.39"), Decimal("0.45"), "lower", "green"),
-        (None, Decimal("0.45"), "higher", "none"),
-    ],
-)
-def test_rag(value, target, direction, expected):
-    assert rag(value, target, direction, Decimal("0.05")) == expected
 
 
 def test_commentary_is_generated_from_the_numbers():

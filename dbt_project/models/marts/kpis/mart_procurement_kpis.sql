@@ -136,7 +136,10 @@ targets as (
         max(case when kpi = 'on_contract_share' then direction end) as on_contract_share_direction,
         max(case when kpi = 'quarantine_share' then target end) as quarantine_share_target,
         max(case when kpi = 'quarantine_share' then amber_tolerance end) as quarantine_share_tolerance,
-        max(case when kpi = 'quarantine_share' then direction end) as quarantine_share_direction
+        max(case when kpi = 'quarantine_share' then direction end) as quarantine_share_direction,
+        max(case when kpi = 'classified_share' then target end) as classified_share_target,
+        max(case when kpi = 'classified_share' then amber_tolerance end) as classified_share_tolerance,
+        max(case when kpi = 'classified_share' then direction end) as classified_share_direction
     from targets_ranked
     where rank_in_kpi = 1
     group by council_id
@@ -156,6 +159,7 @@ measured as (
         monthly.sme_share,
         monthly.vcse_share,
         monthly.on_contract_share,
+        monthly.classified_share,
         coalesce(expiring.contracts_expiring_6m, 0) as contracts_expiring_6m,
         coalesce(expiring.value_expiring_6m_gbp, 0) as value_expiring_6m_gbp,
         coalesce(expiring.contracts_expiring_12m, 0) as contracts_expiring_12m,
@@ -187,6 +191,7 @@ final as (
         cast(measured.sme_share as decimal(9, 6)) as sme_share,
         cast(measured.vcse_share as decimal(9, 6)) as vcse_share,
         cast(measured.on_contract_share as decimal(9, 6)) as on_contract_share,
+        cast(measured.classified_share as decimal(9, 6)) as classified_share,
         cast(measured.contracts_expiring_6m as bigint) as contracts_expiring_6m,
         cast(measured.value_expiring_6m_gbp as decimal(18, 2)) as value_expiring_6m_gbp,
         cast(measured.contracts_expiring_12m as bigint) as contracts_expiring_12m,
@@ -204,7 +209,9 @@ final as (
         cast(targets.on_contract_share_target as decimal(9, 4)) as on_contract_share_target,
         {{ kpi_rag('on_contract_share') }} as on_contract_share_rag,
         cast(targets.quarantine_share_target as decimal(9, 4)) as quarantine_share_target,
-        {{ kpi_rag('quarantine_share') }} as quarantine_share_rag
+        {{ kpi_rag('quarantine_share') }} as quarantine_share_rag,
+        cast(targets.classified_share_target as decimal(9, 4)) as classified_share_target,
+        {{ kpi_rag('classified_share') }} as classified_share_rag
     from measured
     left join targets on measured.council_id = targets.council_id
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from procure.config import Council, publish_dir
 from procure.publish.atomic import atomic_dir, require_gate, sha256_file
 from procure.publish.board_pack.commentary import commentary
-from procure.publish.board_pack.figures import add_months, collect, fy_start, load_targets, rag
+from procure.publish.board_pack.figures import add_months, collect, fy_start
 from procure.publish.board_pack.formatting import FORMATS, count, gbp, pct, points
 from procure.publish.board_pack.pdf import flatten_svg, pdf_html, write_pdf
 from procure.publish.board_pack.render import SECTIONS, render_html
@@ -35,12 +35,10 @@ __all__ = [
     "flatten_svg",
     "fy_start",
     "gbp",
-    "load_targets",
     "pct",
     "pdf_html",
     "points",
     "publish_board_pack",
-    "rag",
     "render_html",
     "write_pdf",
 ]

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from procure.config import Council, project_path
+from procure.config import Council
 from procure.publish.board_pack.commentary import commentary
 from procure.publish.safety import check_privacy
 
@@ -32,37 +29,6 @@ def fy_start(month: date, start_month: int) -> date:
     return date(month.year if month.month >= start_month else month.year - 1, start_month, 1)
 
 
-# ----------------------------------------------------------------------------- targets
-def load_targets(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    path = path or project_path("config/kpi_targets.yml")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return {}
-    out = {}
-    for key, spec in (doc.get("kpis") or {}).items():
-        for field in ("label", "target"):
-            if field not in spec:
-                raise ValueError(f"{path}: kpis.{key}: missing {field!r}")
-        out[key] = {
-            "label": str(spec["label"]),
-            "target": Decimal(str(spec["target"])),
-            "direction": spec.get("direction", "higher"),
-            "amber": Decimal(str(spec.get("amber_points", 0))) / 100,
-        }
-    return out
-
-
-def rag(value: Decimal | None, target: Decimal | None, direction: str, amber: Decimal) -> str:
-    """Green when the target is met, amber when within ``amber`` of it, red beyond; none without data."""
-    if value is None or target is None:
-        return "none"
-    gap = (value - target) if direction == "higher" else (target - value)
-    if gap >= 0:
-        return "green"
-    return "amber" if -gap <= amber else "red"
-
-
 # ----------------------------------------------------------------------------- collect
 def _rows(con, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
@@ -78,54 +44,39 @@ def _has_table(con, schema: str, name: str) -> bool:
     )
 
 
-def _kpi_rows(con, council: Council, month: date, targets: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """KPI, target, RAG and changes. Targets and RAG come from marts.mart_procurement_kpis (seed
-    kpi_targets) for every KPI it carries (``<kpi>_target`` / ``<kpi>_rag`` columns); KPIs it does
-    not carry, or a warehouse without that mart, use config/kpi_targets.yml."""
+def _kpi_rows(con, council: Council, month: date) -> list[dict[str, Any]]:
+    """KPI, target, RAG and changes, all from marts.mart_procurement_kpis (every ``<kpi>_target`` /
+    ``<kpi>_rag`` column pair), labelled from the seed reference.kpi_targets: targets, tolerances and the
+    RAG rule are written once, in the seed and the dbt macro rag_status, never here."""
     months = [month, add_months(month, -1), add_months(month, -12)]
-    base = {
-        r["month"]: r
-        for r in _rows(
-            con,
-            "select * from marts.mart_kpi_monthly where council_id = ? and month in (?, ?, ?)",
-            [council.id, *months],
-        )
-    }
-    mart: dict[date, dict[str, Any]] = {}
-    mart_keys: list[str] = []
-    if _has_table(con, "marts", "mart_procurement_kpis"):
-        rows = _rows(
-            con,
-            "select * from marts.mart_procurement_kpis where council_id = ? and month in (?, ?, ?)",
-            [council.id, *months],
-        )
-        mart = {(r["month"].date() if isinstance(r["month"], datetime) else r["month"]): r for r in rows}
-        cols = [r[0] for r in con.execute("describe marts.mart_procurement_kpis").fetchall()]
-        mart_keys = [c.removesuffix("_target") for c in cols if c.endswith("_target") and c[:-7] in cols]
+    rows = _rows(
+        con,
+        "select * from marts.mart_procurement_kpis where council_id = ? and month in (?, ?, ?)",
+        [council.id, *months],
+    )
+    mart = {(r["month"].date() if isinstance(r["month"], datetime) else r["month"]): r for r in rows}
+    cols = [r[0] for r in con.execute("describe marts.mart_procurement_kpis").fetchall()]
+    keys = [c.removesuffix("_target") for c in cols if c.endswith("_target") and c[:-7] in cols]
+    specs = {
+        kpi: {"label": label, "direction": "lower" if direction == "lower_is_better" else "higher"}
+        for kpi, label, direction in con.execute(
+            "select kpi, label, direction from reference.kpi_targets where council_id in (?, '*') "
+            "order by case when council_id = '*' then 0 else 1 end",
+            [council.id],
+        ).fetchall()
+    }  # a council's own row, read last, wins
     out = []
-    for key in [*mart_keys, *(k for k in targets if k not in mart_keys)]:
-        spec = targets.get(key) or {
-            "label": key.replace("_", " ").capitalize(),
-            "target": None,
-            "direction": "higher",
-            "amber": Decimal(0),
-        }
-        source = mart if key in mart_keys else base
-        now, prev, ly = (source.get(m, {}).get(key) for m in months)
-        if key in mart_keys:
-            row = mart.get(month, {})
-            target, status = row.get(f"{key}_target"), row.get(f"{key}_rag") or "none"
-        else:
-            target = spec["target"]
-            status = rag(now, target, spec["direction"], spec["amber"])
+    for key in keys:
+        spec = specs.get(key) or {"label": key.replace("_", " ").capitalize(), "direction": "higher"}
+        now, prev, ly = (mart.get(m, {}).get(key) for m in months)
+        row = mart.get(month, {})
         out.append(
             {
                 "key": key,
                 "label": spec["label"],
                 "value": now,
-                "target": target,
-                "target_source": "mart_procurement_kpis" if key in mart_keys else "config/kpi_targets.yml",
-                "rag": status,
+                "target": row.get(f"{key}_target"),
+                "rag": row.get(f"{key}_rag") or "none",
                 "prev": prev,
                 "change_month": None if now is None or prev is None else now - prev,
                 "last_year": ly,
@@ -136,10 +87,9 @@ def _kpi_rows(con, council: Council, month: date, targets: dict[str, dict[str, A
     return out
 
 
-def collect(con, council: Council, month: date, targets: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def collect(con, council: Council, month: date) -> dict[str, Any]:
     """Every figure on the pack for ``council`` and ``month`` (first of month), read from the warehouse."""
     cid = council.id
-    targets = load_targets() if targets is None else targets
     start = fy_start(month, council.fiscal_year_start_month)
     first = add_months(month, -12)
     kpi = _rows(con, "select * from marts.mart_kpi_monthly where council_id = ? and month = ?", [cid, month])
@@ -267,7 +217,7 @@ def collect(con, council: Council, month: date, targets: dict[str, dict[str, Any
             "ytd": ytd["spend"],
             "ytd_lines": ytd["lines"],
         },
-        "kpis": _kpi_rows(con, council, month, targets),
+        "kpis": _kpi_rows(con, council, month),
         "trend": {"months": months, "loaded": loaded_months, "groups": groups, "values": trend},
         "shares": shares,
         "suppliers": suppliers,
