@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every Airflow service in docker-compose.yml
 # (api-server, scheduler, dag-processor, triggerer, init).
-FROM python:3.11-slim-bookworm
+# python:3.11-slim-bookworm (Python 3.11.16), pinned by digest from docker-library/repo-info
+# repos/python/remote/3.11-slim-bookworm.md; refresh with `docker buildx imagetools inspect`
+FROM python:3.11-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
 
 # uv, pinned to the version that produced uv.lock.
 RUN pip install --no-cache-dir uv==0.13.9

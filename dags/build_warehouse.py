@@ -25,7 +25,7 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 
-from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL, limits
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"
@@ -49,14 +49,14 @@ def procure_warehouse() -> str:
     user_defined_macros={"procure_warehouse": procure_warehouse},
 )
 def build_warehouse():
-    @task(pool=WRITER_POOL, **NO_RETRY)
+    @task(pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def resolve_suppliers() -> dict[str, int]:
         """Cluster supplier name variants into raw.supplier_name_matches, which the dbt models read."""
         from procure.transform.supplier_match import write_matches
 
         return write_matches()
 
-    @task(pool=WRITER_POOL, **NO_RETRY)
+    @task(pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def seeds() -> int:
         """dbt seeds (lookups, KPI targets) and their tests."""
         from procure.transform.dbt_build import seed
@@ -93,10 +93,11 @@ def build_warehouse():
             "install_deps": False,
             "env": {"PROCURE_WAREHOUSE": "{{ procure_warehouse() }}"},
             **NO_RETRY,
+            **limits("transform"),
         },
     )
 
-    @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY)
+    @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def cross_model_tests() -> int:
         """Relationships and reconciliation tests, which read several models: the marts pass as a whole."""
         from procure.transform.dbt_build import cross_model_tests as run_tests

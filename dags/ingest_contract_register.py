@@ -13,7 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 
-from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_CONTRACTS, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_CONTRACTS, WRITER_POOL, limits
 
 
 @dag(
@@ -26,13 +26,19 @@ from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_CONTRACTS, WRITER_POOL
     doc_md=__doc__,
 )
 def ingest_contract_register():
-    @task(pool=WRITER_POOL, **IO_RETRIES)  # reads the manifest: queue behind the writer
+    @task(pool=WRITER_POOL, **IO_RETRIES, **limits("list"))  # reads the manifest: queue behind the writer
     def list_new_files() -> list[dict]:
         from procure.tasks import list_new_register_files
 
         return list_new_register_files()
 
-    @task(outlets=[RAW_CONTRACTS], pool=WRITER_POOL, map_index_template="{{ register_file }}", **IO_RETRIES)
+    @task(
+        outlets=[RAW_CONTRACTS],
+        pool=WRITER_POOL,
+        map_index_template="{{ register_file }}",
+        **IO_RETRIES,
+        **limits("load_file"),
+    )
     def load_file(item: dict, run_id=None, dag_run=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 

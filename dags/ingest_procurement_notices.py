@@ -15,7 +15,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_NOTICES, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_NOTICES, WRITER_POOL, limits
 
 
 @dag(
@@ -28,7 +28,7 @@ from procure.assets import DEFAULT_ARGS, IO_RETRIES, RAW_NOTICES, WRITER_POOL
     doc_md=__doc__,
 )
 def ingest_procurement_notices():
-    @task(outlets=[RAW_NOTICES], pool=WRITER_POOL, **IO_RETRIES)
+    @task(outlets=[RAW_NOTICES], pool=WRITER_POOL, **IO_RETRIES, **limits("harvest"))
     def load_notices(run_id=None, data_interval_end=None, logical_date=None):
         from procure.tasks import ingest_notices
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, limits
 
 
 @dag(
@@ -32,7 +32,9 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
     doc_md=__doc__,
 )
 def publish_board_pack():
-    @task(pool=WRITER_POOL, **NO_RETRY)  # DuckDB: a reader cannot open the file while another process writes
+    @task(
+        pool=WRITER_POOL, **NO_RETRY, **limits("publish")
+    )  # DuckDB: a reader cannot open the file while another process writes
     def render(params=None, dag_run=None):
         from datetime import date
 

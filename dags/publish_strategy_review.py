@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, limits
 
 
 @dag(
@@ -29,7 +29,9 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL
     doc_md=__doc__,
 )
 def publish_strategy_review():
-    @task(pool=WRITER_POOL, **NO_RETRY)  # DuckDB: a reader cannot open the file while another process writes
+    @task(
+        pool=WRITER_POOL, **NO_RETRY, **limits("publish")
+    )  # DuckDB: a reader cannot open the file while another process writes
     def extract(params=None, dag_run=None):
         from procure.tasks import publish_strategy_reviews
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL, limits
 
 
 @dag(
@@ -22,7 +22,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_PO
     doc_md=__doc__,
 )
 def quality_gate():
-    @task(outlets=[GATED_MARTS], pool=WRITER_POOL, **NO_RETRY)
+    @task(outlets=[GATED_MARTS], pool=WRITER_POOL, **NO_RETRY, **limits("gate"))
     def run_checkpoints(run_id=None, dag_run=None):
         from procure.tasks import quality_gate as gate
 

@@ -16,8 +16,29 @@ GATED_MARTS = Asset("warehouse://marts/quality_gated")
 
 WRITER_POOL = "duckdb_writer"  # one slot: DuckDB allows one writer per file
 
+#: how long each kind of task may run before Airflow stops it (it then fails, alerts and, for I/O
+#: tasks, retries). Sized to the job with wide headroom over the national benchmark (300 councils:
+#: ingest 141 s, build 52 s, gate 29 s, publish 245 s; bench/README.md). A task stopped at its
+#: timeout leaves nothing half-done: one transaction per file or OCDS window, publish folders built
+#: aside and swapped in whole. Change them here.
+TIMEOUTS = {
+    "list": timedelta(minutes=10),  # list the new files of every council (reads the manifest)
+    "load_file": timedelta(minutes=30),  # one spend file or contract register (the reader's caps bound it)
+    "harvest": timedelta(hours=2),  # one run of OCDS windows; the watermark keeps what completed
+    "transform": timedelta(hours=1),  # supplier resolution, seeds, one dbt model, the cross-model tests
+    "gate": timedelta(minutes=30),  # every Great Expectations checkpoint
+    "publish": timedelta(hours=2),  # every council's board packs, or strategy reviews
+}
+
+
+def limits(kind: str) -> dict[str, timedelta]:
+    """``execution_timeout`` for a task of ``kind`` (a key of ``TIMEOUTS``): ``@task(**limits("gate"))``."""
+    return {"execution_timeout": TIMEOUTS[kind]}
+
+
 DEFAULT_ARGS = {
     "owner": "data-eng",
+    "execution_timeout": TIMEOUTS["transform"],  # any task not given its own kind
     "retries": 1,
     "retry_delay": timedelta(seconds=30),
     # every task's run is recorded in ops.task_runs; a failure also alerts (procure.alerts)

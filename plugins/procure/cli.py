@@ -444,6 +444,20 @@ def fingerprint() -> None:
     _echo(out)
 
 
+@main.command("check-secrets")
+def check_secrets() -> None:
+    """Exit 1 if a secret of the production stack is missing, a known placeholder or too weak (compose runs this first)."""
+    from procure.secrets_check import problems
+
+    found = problems()
+    for line in found:
+        click.echo(f"refusing to start: {line}", err=True)
+    if found:
+        click.echo("edit .env (see .env.example and the README), then `docker compose up -d` again", err=True)
+        sys.exit(1)
+    click.echo("secrets: set, not placeholders")
+
+
 @main.command()
 def outputs() -> None:
     """Print where the warehouse and the published outputs are."""

@@ -221,6 +221,36 @@ def test_warehouse_tasks_use_the_writer_pool(dags, dag_id):
         assert task.pool == WRITER_POOL, f"{dag_id}.{task.task_id}: pool {task.pool!r}, expected {WRITER_POOL!r}"
 
 
+# Minutes each task may run (issue 16 item 2), spelled out per task: a task that loses its timeout, or
+# gets one that does not fit its job, fails here. "*": every other task of the DAG (the dbt models).
+EXPECTED_TIMEOUT_MINUTES: dict[str, dict[str, int]] = {
+    "ingest_finance_spend": {"list_new_files": 10, "load_file": 30},
+    "ingest_contract_register": {"list_new_files": 10, "load_file": 30},
+    "ingest_procurement_notices": {"load_notices": 120},
+    "build_warehouse": {"resolve_suppliers": 60, "seeds": 60, "cross_model_tests": 60, "*": 60},
+    "quality_gate": {"run_checkpoints": 30},
+    "publish_board_pack": {"render": 120},
+    "publish_strategy_review": {"extract": 120},
+}
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_DAGS))
+def test_every_task_has_an_execution_timeout_sized_to_its_job(dags, dag_id):
+    from datetime import timedelta
+
+    dag = _dag(dags, dag_id)
+    expected = EXPECTED_TIMEOUT_MINUTES[dag_id]
+    seen = set()
+    for task in dag.tasks:
+        minutes = expected.get(task.task_id, expected.get("*"))
+        assert minutes is not None, f"{dag_id}.{task.task_id}: no expected timeout (add it to this test)"
+        assert task.execution_timeout == timedelta(minutes=minutes), (
+            f"{dag_id}.{task.task_id}: execution_timeout {task.execution_timeout}, expected {minutes} min"
+        )
+        seen.add(task.task_id if task.task_id in expected else "*")
+    assert seen == set(expected), f"{dag_id}: tasks expected but not found: {set(expected) - seen}"
+
+
 # 3. No cycles, inside a DAG or across the asset chain -------------------------------------
 
 

@@ -38,7 +38,7 @@ LONG_RUNNING = (
     "airflow-dag-processor",
     "airflow-triggerer",
 )
-ALL_SERVICES = ("postgres", *AIRFLOW_SERVICES)
+ALL_SERVICES = ("check-secrets", "postgres", *AIRFLOW_SERVICES)
 
 EXPECTED_BUILD = {"context": ".", "dockerfile": "Dockerfile"}
 MAX_PARALLELISM = 4
@@ -381,9 +381,84 @@ def test_env_example_holds_no_real_secrets() -> None:
 def test_venv_not_shadowed_by_bind_mount(services: dict[str, Any]) -> None:
     for name in AIRFLOW_SERVICES:
         volumes = [str(v) if not isinstance(v, dict) else v.get("target") for v in services[name].get("volumes") or []]
-        assert ".:/opt/procure" in volumes, f"{name} lacks the project bind mount"
+        assert {".:/opt/procure", ".:/opt/procure:ro"} & set(volumes), f"{name} lacks the project bind mount"
         targets = {v.split(":")[1] if ":" in v else v for v in volumes}
         assert "/opt/venv" not in targets, f"{name} shadows /opt/venv"
+
+
+# --------------------------------------------------------------------------- hardening (issue 16 items 2 and 14)
+
+#: the services that write into the project (warehouse/, publish/, data/landing, dbt_project/target)
+PROJECT_WRITERS = {"airflow-init", "airflow-scheduler"}
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def test_project_mounted_read_only_where_a_service_only_reads(services: dict[str, Any]) -> None:
+    for name in AIRFLOW_SERVICES:
+        mounts = [str(v) for v in services[name].get("volumes") or [] if str(v).startswith(".:")]
+        expected = ".:/opt/procure" if name in PROJECT_WRITERS else ".:/opt/procure:ro"
+        assert mounts == [expected], f"{name}: project mounts {mounts}, expected [{expected!r}]"
+
+
+def test_images_pinned_by_digest(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if "build" in service:
+            continue  # built here from the Dockerfile, whose base image is pinned below
+        assert _DIGEST.search(str(service.get("image"))), f"{name}: image {service.get('image')!r} not pinned by digest"
+    froms = re.findall(r"^FROM\s+(\S+)", DOCKERFILE.read_text(), re.MULTILINE)
+    assert froms and all(_DIGEST.search(f) for f in froms), f"Dockerfile base images not pinned by digest: {froms}"
+
+
+def test_every_service_has_a_memory_limit(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        limit = (((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory")
+        assert limit, f"{name}: no deploy.resources.limits.memory"
+        default = re.fullmatch(r"\$\{[A-Z_]+:-(\d+[mg])\}|(\d+[mg])", str(limit))
+        assert default, f"{name}: memory limit {limit!r} is not N(m|g) or ${{VAR:-N(m|g)}}"
+
+
+def test_placeholder_secrets_stop_the_stack_before_anything_starts(services: dict[str, Any]) -> None:
+    check = services["check-secrets"]
+    assert check.get("command") == ["procure", "check-secrets"]
+    assert check.get("env_file") in (".env", [".env"]) and check.get("restart") == "no"
+    assert services["postgres"]["depends_on"]["check-secrets"]["condition"] == "service_completed_successfully"
+    for name in AIRFLOW_SERVICES:  # through postgres (healthy only after check-secrets succeeded)
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy", name
+
+
+def test_env_example_secrets_are_refused_and_generated_ones_accepted() -> None:
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    from procure.secrets_check import SECRETS, problems
+
+    example = _env_example_vars()
+    refused = problems(example)
+    assert [line.split()[0] for line in refused] == list(SECRETS)  # every secret .env.example ships is refused
+    assert all("change-me" not in line for line in refused)  # names the variable, never shows the value
+    generated = {
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW_JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW_API_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    assert problems(generated) == []
+    for bad in ("changeme", "Change_Me", "password", "<your secret>", "aaaaaaaaaaaaaaaaaaaa", "short-but-real"):
+        assert problems({**generated, "AIRFLOW_JWT_SECRET": bad}), bad
+    assert problems({**generated, "AIRFLOW__CORE__FERNET_KEY": secrets.token_urlsafe(32)})  # not 32 bytes b64
+
+
+def test_check_secrets_command_exits_1_on_placeholders(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    for key, value in _env_example_vars().items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(main, ["check-secrets"])
+    assert result.exit_code == 1
+    assert "refusing to start: POSTGRES_PASSWORD is a known placeholder" in result.output
 
 
 def test_dockerfile() -> None:
