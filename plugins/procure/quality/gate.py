@@ -4,7 +4,7 @@ GX's SQL datasource cannot read DuckDB (it fetches after returning the connectio
 the pool; see STACK.md), so each mart is read through DuckDB into Arrow and validated
 with GX's pandas datasource, one checkpoint per table. Results go to
 ``ops.quality_results`` / ``ops.quality_runs`` and Data Docs HTML to
-``publish/data_docs/``. A failed critical expectation raises :class:`QualityGateFailed`.
+``publish/data_docs/`` (a self-contained summary index; GX's pages, made offline, in ``gx/``). A failed critical expectation raises :class:`QualityGateFailed`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procure.config import publish_dir
+from procure.quality.data_docs import GX_SUBDIR, publish_site, site_dir
 from procure.warehouse import connect
 
 log = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ def _gx_context():
             "class_name": "SiteBuilder",
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(publish_dir() / "data_docs"),
+                "base_directory": str(site_dir(publish_dir()) / GX_SUBDIR),  # the index is ours (data_docs.py)
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
@@ -377,8 +378,9 @@ def _record(con, result: GateResult, as_of: date, placeholder: str = "?") -> Non
     )
 
 
-def _finish(result: GateResult, raise_on_failure: bool) -> GateResult:
+def _finish(result: GateResult, raise_on_failure: bool, as_of: date) -> GateResult:
     log.info(result.summary())
+    publish_site(result, as_of, publish_dir())  # Data Docs that open offline
     if raise_on_failure and not result.passed:
         raise QualityGateFailed(
             result.summary() + "\nFix the data (see publish/data_docs/index.html), rebuild, and re-run the gate."
@@ -423,7 +425,7 @@ def run_gate(run_id: str, as_of: date, warehouse: Path | None = None, raise_on_f
     finally:
         con.execute(f"set memory_limit = '{memory_limit}'")
         con.close()
-    return _finish(result, raise_on_failure)
+    return _finish(result, raise_on_failure, as_of)
 
 
 OPS_DDL_POSTGRES = """
@@ -477,7 +479,7 @@ def run_gate_postgres(run_id: str, as_of: date, dsn: str | None = None, raise_on
             _record(pg, result, as_of, placeholder="%s")
     finally:
         pg.close()
-    return _finish(result, raise_on_failure)
+    return _finish(result, raise_on_failure, as_of)
 
 
 class _PgAdapter:
