@@ -556,3 +556,22 @@ def test_xlsx_merged_reference_names_its_top_left_cell_when_unreadable(tmp_path)
     assert "cell A2 holds the formula" in read.rejects[0]["reject_reason"]
     assert "cell A2 (merged into A3) holds the formula" in read.rejects[1]["reject_reason"]
     assert all(r["field"] == "Contract Reference" for r in read.rejects)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("contract_ref: [reference\nsupplier_name: [supplier]\n", "is not valid YAML at line"),
+        ("contract_ref: reference\nsupplier_name: [supplier]\n", "key 'contract_ref': expected a list"),
+    ],
+)
+def test_malformed_aliases_file_names_file_and_key(tmp_path, text, expected):
+    from procure.config import ConfigError
+
+    aliases = tmp_path / "aliases.yml"
+    aliases.write_text(text, encoding="utf-8")
+    register = tmp_path / "register.csv"
+    register.write_text("Reference,Supplier\nC-1,Acme Ltd\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        read_register_file(register, aliases)
+    assert str(err.value).startswith(str(aliases)) and expected in str(err.value)

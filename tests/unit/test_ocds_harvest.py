@@ -456,9 +456,17 @@ def _watermark(warehouse: Path):
 
 @pytest.mark.parametrize("declare", [True, False], ids=["content-length", "no-content-length"])
 def test_a_response_over_the_size_cap_fails_the_window_without_retry(server, env, declare):
-    server.inject("huge", size=3 * 1024 * 1024, declare=declare, after=1)
-    with pytest.raises(HarvestError, match=r"window 2025-01-16.*over the 1 MB limit \(max_response_mb"):
-        run(server, env, source=cf(max_response_mb=1))
+    import tracemalloc
+
+    server.inject("huge", size=30 * 1024 * 1024, declare=declare, after=1)
+    tracemalloc.start()
+    try:
+        with pytest.raises(HarvestError, match=r"window 2025-01-16.*over the 1 MB limit \(max_response_mb"):
+            run(server, env, source=cf(max_response_mb=1))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"{peak:,} bytes held for a 30 MB response capped at 1 MB"
     assert len(server.requests) == 2  # refused, not retried
     assert _watermark(env["warehouse"]) == ([(datetime(2025, 1, 16),)], 0)
 

@@ -38,9 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from procure.config import Council, contract_aliases_path
+from procure.config import ConfigError, Council, contract_aliases_path, read_yaml
 from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
 from procure.extract.parse import parse_amount, parse_date
 from procure.extract.sniff import detect_compression, open_decompressed, scan_encoding, sha256_of, sniff_delimiter
@@ -202,7 +200,11 @@ class RegisterRead:
 
 
 def _load_aliases(aliases_path: Path) -> dict[str, set[str]]:
-    return {f: {_key(a) for a in names} for f, names in yaml.safe_load(aliases_path.read_text()).items()}
+    doc = read_yaml(aliases_path, "contract-register aliases")
+    for name, spellings in doc.items():
+        if not isinstance(spellings, list) or not all(isinstance(a, str) and a.strip() for a in spellings):
+            raise ConfigError(f"{aliases_path}: key {name!r}: expected a list of header spellings, got {spellings!r}")
+    return {f: {_key(a) for a in names} for f, names in doc.items()}
 
 
 def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> RegisterRead:
