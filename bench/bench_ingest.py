@@ -25,11 +25,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("PROCURE_SHARED_DATA", REPO / "../shared/data/real")).resolve() / "spend"
-HYNDBURN_2025_03_COLUMNS = [
-    "service_area", None, "expense_type", None, "description", None, None, None, None,
-    "transaction_number", None, "supplier_name", None, None, "payment_date", None, "amount_gbp",
-]  # fmt: skip
-OVERRIDES = {"hyndburn_2025-03_spend-over-250_no-header.csv": {"columns": HYNDBURN_2025_03_COLUMNS}}
 
 HEADER = "Body Name,Service Area,Expense Type,Payment Date,Transaction Number,Supplier Name,Amount,Description\n"
 SERVICES = ["Adult Social Care", "Highways", "Housing Revenue Account", "Waste & Recycling", "Parks", "Finance"]
@@ -71,7 +66,7 @@ def _measure_reader(path: str, engine: str, queue: mp.Queue) -> None:
     from procure.extract.spend_reader import read_spend_file
 
     t0 = time.perf_counter()
-    sf = read_spend_file(Path(path), overrides=OVERRIDES.get(Path(path).name))
+    sf = read_spend_file(Path(path))  # no overrides: a bare config, as a new user has
     sf.engine = engine
     n = 0
     for batch in sf.iter_batches():

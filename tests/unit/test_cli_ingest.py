@@ -21,7 +21,7 @@ from procure.warehouse import connect
 
 PROCURE = Path(sys.executable).parent / "procure"
 HYNDBURN = "hyndburn_2017-01_spend-over-250.csv"
-NO_HEADER = "hyndburn_2025-03_spend-over-250_no-header.csv"
+UNDATED = "payments-undated.csv"  # no date column and no period anywhere: rejected
 NORFOLK = "norfolk-cc_contract-register_2015-03_first3700lines.csv"
 JSON_KEYS = [
     "path",
@@ -33,6 +33,7 @@ JSON_KEYS = [
     "rows_skipped",
     "amount_total",
 ]
+SPEND_JSON_KEYS = [*JSON_KEYS, "rows_with_warnings", "column_map", "confidence", "column_evidence"]
 
 
 @pytest.fixture
@@ -62,7 +63,8 @@ def _procure(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_spend_json_accounts_for_each_file_and_rejection_exits_nonzero(env):
-    no_header = shared_data("spend", NO_HEADER)
+    no_header = Path(env["PROCURE_CONFIG"]).parent / UNDATED
+    no_header.write_bytes(b"Payee,Net Amount\r\nACME LTD,10.00\r\n")
     hyndburn = Path(env["PROCURE_CONFIG"]).parent / "drop" / "spend" / HYNDBURN
 
     proc = _procure(
@@ -82,7 +84,7 @@ def test_spend_json_accounts_for_each_file_and_rejection_exits_nonzero(env):
     out = json.loads(proc.stdout)
     assert list(out) == ["files"]
     loaded, rejected = out["files"]
-    assert [list(f) for f in out["files"]] == [JSON_KEYS, JSON_KEYS]
+    assert [list(f) for f in out["files"]] == [SPEND_JSON_KEYS, SPEND_JSON_KEYS]
     assert loaded == {
         "path": str(hyndburn),
         "status": "loaded",
@@ -92,7 +94,13 @@ def test_spend_json_accounts_for_each_file_and_rejection_exits_nonzero(env):
         "rows_quarantined": 0,
         "rows_skipped": 0,
         "amount_total": loaded["amount_total"],
+        "rows_with_warnings": 0,
+        "column_map": loaded["column_map"],
+        "confidence": loaded["confidence"],
+        "column_evidence": loaded["column_evidence"],
     }
+    assert loaded["column_map"]["amount_gbp"] == "Net Amount(£)" and 0.9 <= loaded["confidence"] <= 1
+    assert "net" in loaded["column_evidence"]["evidence"]["amount_gbp"]
     con = connect(Path(env["PROCURE_WAREHOUSE"]), read_only=True)
     try:
         total = con.execute("select sum(amount_gbp) from raw.spend_lines").fetchone()[0]
@@ -100,7 +108,7 @@ def test_spend_json_accounts_for_each_file_and_rejection_exits_nonzero(env):
         con.close()
     assert Decimal(loaded["amount_total"]) == total and isinstance(loaded["amount_total"], str)
     assert (rejected["path"], rejected["status"]) == (str(no_header), "rejected")
-    assert rejected["reason"].startswith(NO_HEADER) and "no header" in rejected["reason"]
+    assert rejected["reason"].startswith(UNDATED) and "no payment-date column" in rejected["reason"]
     assert rejected["amount_total"] is None
     assert "1 of 2 file(s) rejected" in proc.stderr
 

@@ -45,20 +45,16 @@ needs_real = pytest.mark.skipif(
     reason=f"real council spend files not found at {SPEND} (set PROCURE_SHARED_DATA)",
 )
 
-# Hyndburn 2025-03 has no header row (a header only appears as the LAST line).
+# Hyndburn 2025-03 has no header row at the top (a header only appears as the LAST line):
+# read with no overrides, like every other file (the last line names its columns).
 HYNDBURN_2025_03 = "hyndburn_2025-03_spend-over-250_no-header.csv"
-HYNDBURN_2025_03_COLUMNS = [
-    "service_area", None, "expense_type", None, "description", None, None, None, None,
-    "transaction_number", None, "supplier_name", None, None, "payment_date", None, "amount_gbp",
-]  # fmt: skip
-OVERRIDES = {HYNDBURN_2025_03: {"columns": HYNDBURN_2025_03_COLUMNS}}
 
 # file -> (records, accepted, rejected, blank rows skipped, header line). Records are the
 # yielded rows: Devon 2025-12's total line and Hyndburn 2025-03's trailing header are
 # skipped by kind (see SKIPPED), not counted here.
 EXPECTED = {
-    "darlington_2010-q2_payments-over-500_quarter-as-date.csv": (4104, 0, 4104, 0, 1),
-    "darlington_2011-11_payments-over-500_sql-preamble.csv": (1233, 0, 1233, 2, 21),
+    "darlington_2010-q2_payments-over-500_quarter-as-date.csv": (4104, 4104, 0, 0, 1),
+    "darlington_2011-11_payments-over-500_sql-preamble.csv": (1233, 1233, 0, 2, 21),
     "devon_2012-10_spend-over-500_first400KB.csv": (2468, 2468, 0, 0, 1),
     "devon_2025-03_spend-over-500_first500KB.csv": (2825, 2825, 0, 0, 1),
     "devon_2025-04_spend-over-500_new-erp.csv": (237, 237, 0, 0, 1),
@@ -100,13 +96,16 @@ EXPECTED = {
         3,
     ),
     "northtyneside_2015-11_spend_first600KB.csv": (3082, 3082, 0, 0, 1),
-    "oxford_2014-q2_expenditure-over-500_time-not-date.csv": (3836, 0, 3836, 0, 1),
+    "oxford_2014-q2_expenditure-over-500_time-not-date.csv": (3836, 3836, 0, 0, 1),
     "oxford_2015-q1_expenditure-over-500.csv": (3864, 3864, 0, 0, 1),
     "oxford_2016-q2_expenditure-over-500_snake-case-header.csv": (3335, 3335, 0, 0, 1),
     "oxford_2018-q1_expenditure-over-500.csv": (1220, 1220, 0, 0, 1),
     "trafford_2026-27_supplier-spend_first4000lines.csv": (3999, 3999, 0, 0, 1),
 }
-NO_DATE_COLUMN = {"darlington_2011-11_payments-over-500_sql-preamble.csv"}
+NO_DATE_COLUMN = {  # every line takes the period of a title row or the file name
+    "darlington_2011-11_payments-over-500_sql-preamble.csv",
+    "oxford_2014-q2_expenditure-over-500_time-not-date.csv",
+}
 SKIPPED = {  # file -> (repeated header rows, total lines)
     HYNDBURN_2025_03: (1, 0),
     "devon_2025-12_spend-over-500_padded-amounts.csv": (0, 1),
@@ -120,7 +119,7 @@ def _as_dicts(batch) -> list[dict]:
 
 @cache
 def _read(name: str, engine: str = "auto") -> tuple[SpendFile, tuple[dict, ...]]:
-    sf = read_spend_file(SPEND / name, overrides=OVERRIDES.get(name))
+    sf = read_spend_file(SPEND / name)
     sf.engine = engine
     rows = tuple(r for batch in sf.iter_batches() for r in _as_dicts(batch))
     return sf, rows
@@ -184,18 +183,11 @@ def test_real_file_reads_and_accounts_for_every_record(name):
 
 
 @needs_real
-def test_headerless_file_needs_columns_override():
-    with pytest.raises(SpendFileError) as exc:
-        read_spend_file(SPEND / HYNDBURN_2025_03)
-    message = str(exc.value)
-    assert HYNDBURN_2025_03 in message and "overrides['columns']" in message
-    assert "line 1 already looks like data" in message and "line 983" in message
-
-
-@needs_real
-def test_headerless_file_with_override_skips_the_trailing_header_row():
+def test_headerless_file_takes_its_column_names_from_its_last_line_and_skips_it():
     sf, rows = _read(HYNDBURN_2025_03)
-    assert sf.header_line is None and sf.original_columns[0] == "col_1"
+    assert sf.header_line is None and sf.original_columns[0] == "Department Area"
+    assert sf.column_map["amount_gbp"] == "Amount Paid" and sf.column_map["payment_date"] == "Payment Date"
+    assert "column names from line 983" in sf.column_evidence()["evidence"]["header"]
     assert not [r for r in rows if r["reject_reason"]]
     assert sf.stats["skipped_repeated_header"] == 1 and 983 not in {r["source_line"] for r in rows}
     assert rows[-1]["source_line"] < 983
@@ -305,32 +297,35 @@ def test_redaction_whole_phrases_not_redactive_publishing():
 
 
 @needs_real
-def test_oxford_midnight_time_is_rejected_naming_file_line_and_field():
+def test_oxford_midnight_time_is_not_a_date_so_the_file_name_gives_the_quarter():
+    """'Paid Date' holds only '00:00:00' (the date was lost on export): it is not read as a date
+    (never midnight today); the lines take the quarter the file name gives, at quarter precision."""
     name = "oxford_2014-q2_expenditure-over-500_time-not-date.csv"
-    _, rows = _read(name)
-    assert rows[0]["reject_reason"] == f"{name} line 2, field 'Paid Date': '00:00:00' is a time with no date"
-    assert {r["reject_field"] for r in rows} == {"Paid Date"}
-    assert all(r["payment_date"] is None and r["payment_date_raw"] == "00:00:00" for r in rows)
-    assert rows[0]["amount_gbp"] == Decimal("1500.00")  # still parsed for the quarantine
+    sf, rows = _read(name)
+    assert "payment_date" not in sf.column_map and sf.period == (date(2014, 4, 1), date(2014, 6, 30))
+    assert "file name" in sf.column_evidence()["evidence"]["payment_date"]
+    assert {(r["payment_date"], r["date_precision"]) for r in rows} == {(date(2014, 4, 1), "quarter")}
+    assert json.loads(rows[0]["raw_record"])["Paid Date"] == "00:00:00"  # kept as published
+    assert rows[0]["amount_gbp"] == Decimal("1500.00")
 
 
 @needs_real
-def test_darlington_quarter_is_a_period_not_a_date():
-    _, rows = _read("darlington_2010-q2_payments-over-500_quarter-as-date.csv")
-    assert {r["payment_date"] for r in rows} == {None}
-    assert rows[0]["reject_reason"].endswith("field 'Date': 'July 2010-September 2010' is a period, not a payment date")
-    assert rows[0]["amount_gbp"] == Decimal("1142.00")
+def test_darlington_quarter_column_loads_at_quarter_precision():
+    sf, rows = _read("darlington_2010-q2_payments-over-500_quarter-as-date.csv")
+    assert sf.date_kind == "period" and sf.column_map["payment_date"] == "Date"
+    assert {(r["payment_date"], r["date_precision"]) for r in rows} == {(date(2010, 7, 1), "quarter")}
+    assert rows[0]["payment_date_raw"] == "July 2010-September 2010" and rows[0]["amount_gbp"] == Decimal("1142.00")
 
 
 @needs_real
-def test_darlington_sql_preamble_and_missing_date_column():
+def test_darlington_sql_preamble_and_the_month_from_its_title_row():
     sf, rows = _read("darlington_2011-11_payments-over-500_sql-preamble.csv")
     assert (sf.header_line, sf.preamble_lines, sf.encoding) == (21, 20, "cp1252")
     assert sf.original_columns[:4] == ["col_1", "col_2", "Directotate", "Service"]
     assert sf.column_map["amount_gbp"] == "Invoice Line Value (net of VAT)"
+    assert sf.period == (date(2011, 11, 1), date(2011, 11, 30)) and sf.period_source.startswith("title row 17")
     assert rows[0]["source_line"] == 22 and rows[0]["amount_gbp"] == Decimal("1000.00")
-    assert "no payment-date column" in rows[0]["reject_reason"]
-    assert rows[0]["reject_field"] is None  # a whole-row problem, not one cell
+    assert {(r["payment_date"], r["date_precision"]) for r in rows} == {(date(2011, 11, 1), "month")}
 
 
 @needs_real
@@ -458,21 +453,27 @@ def test_bare_cr_line_endings_and_blank_rows(tmp_path):
     assert rows[1]["is_redacted"] and rows[1]["is_pcard"]
 
 
-def test_headerless_file_error_then_columns_override(tmp_path):
+def test_headerless_file_is_read_from_its_values_or_a_columns_override(tmp_path):
     path = _write(
         tmp_path,
         "noheader.csv",
-        b'ACME LTD,,04/03/2025,"2,730.00"\nBETA,,05/03/2025,12\n',
+        b'ACME LTD,,04/03/2025,"2,730.00"\nBETA SERVICES LTD,,05/03/2025,12.00\nGAMMA PLC,,06/03/2025,7.5\n',
     )
-    with pytest.raises(SpendFileError, match=r"noheader\.csv: no header row; line 1 looks like data"):
-        read_spend_file(path)
+    sf = read_spend_file(path)  # no names: the roles come from the values alone
+    assert sf.header_line is None
+    assert (sf.column_map["supplier_name"], sf.column_map["payment_date"], sf.column_map["amount_gbp"]) == (
+        "col_1",
+        "col_3",
+        "col_4",
+    )
+    assert [r["amount_gbp"] for r in _rows(sf)] == [Decimal("2730.00"), Decimal("12.00"), Decimal("7.50")]
     sf = read_spend_file(
         path,
         overrides={"columns": ["supplier_name", None, "payment_date", "amount_gbp"]},
     )
     rows = _rows(sf)
     assert sf.header_line is None and sf.column_map["amount_gbp"] == "col_4"
-    assert [r["amount_gbp"] for r in rows] == [Decimal("2730.00"), Decimal("12.00")]
+    assert [r["amount_gbp"] for r in rows] == [Decimal("2730.00"), Decimal("12.00"), Decimal("7.50")]
     assert json.loads(rows[0]["raw_record"]) == {
         "col_1": "ACME LTD",
         "col_3": "04/03/2025",
@@ -483,8 +484,11 @@ def test_headerless_file_error_then_columns_override(tmp_path):
 def test_header_line_column_map_delimiter_and_date_format_overrides(tmp_path):
     text = "Our export\nWho|When|Paid|Ref\nACME|2024.04.01|10.5|X1\nBETA|oops|x|X2\n"
     path = _write(tmp_path, "piped.csv", text.encode())
-    with pytest.raises(SpendFileError, match=r"line 3 looks like data .*overrides\['header_line'\]"):
+    with pytest.raises(SpendFileError) as exc:  # 'When' names no date and half its values are not dates
         read_spend_file(path)
+    assert str(exc.value).startswith("piped.csv: rejected: no payment-date column")
+    assert "Header seen (line 2): ['Who', 'When', 'Paid', 'Ref']" in str(exc.value)
+    assert "amount_gbp = 'Paid'" in str(exc.value) and "column_map: {payment_date:" in str(exc.value)
     sf = read_spend_file(
         path,
         overrides={
@@ -527,14 +531,14 @@ def test_extended_alias_table_is_used(tmp_path):
     path = _write(
         tmp_path,
         "odd.csv",
-        b"Beneficiary Moniker,Payment Date,Amount\nACME,01/04/2024,5\n",
+        b"Moniker,Payment Date,Amount\nACME,01/04/2024,5\n",
     )
-    assert "supplier_name" not in read_spend_file(path).column_map
+    assert "supplier_name" not in read_spend_file(path).column_map  # no payee word, no company-like values
     base = (Path(__file__).resolve().parents[2] / "config/spend_column_aliases.yml").read_text()
     custom = tmp_path / "aliases.yml"
-    custom.write_text(base.replace("supplier_name:\n", "supplier_name:\n  - beneficiary moniker\n", 1))
+    custom.write_text(base.replace("supplier_name:\n", "supplier_name:\n  - moniker\n", 1))
     sf = read_spend_file(path, aliases_path=custom)
-    assert sf.column_map["supplier_name"] == "Beneficiary Moniker"
+    assert sf.column_map["supplier_name"] == "Moniker"
     custom.write_text("amout_gbp: [amount]\n")
     with pytest.raises(SpendFileError, match=r"unknown key\(s\) \['amout_gbp'\]"):
         read_spend_file(path, aliases_path=custom)

@@ -25,6 +25,8 @@ import gzip
 import hashlib
 import io
 import lzma
+import os
+import re
 import zipfile
 import zlib
 from collections import Counter
@@ -38,6 +40,7 @@ from typing import Any, BinaryIO
 CHUNK = 1 << 20
 DELIMITERS = (",", "\t", ";", "|")
 _CP1252_UNDEFINED = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+_SURROGATES = re.compile("[\udc80-\udcff]")
 _DOUBLE_ENCODED = (b"\xc3\x82\xc2\xa3", b"\xc3\xa2\xe2\x82\xac")  # "Â£", "â€"
 
 
@@ -45,14 +48,103 @@ class SpendFileError(ValueError):
     """The file cannot be read as a spend file; the message names the file and the fix."""
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value.replace("_", ""))
+    except ValueError as exc:
+        raise SpendFileError(f"environment variable {name}={value!r} must be a whole number") from exc
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one spend file may cost, so a hostile or broken file cannot exhaust the machine.
+
+    - ``max_decompressed_bytes``: a compressed file (gzip, bz2, xz, zip, xlsx) may expand to at
+      most this many bytes;
+    - ``max_ratio``: ... and to at most this many times its size on disk, once past
+      ``ratio_floor_bytes`` (small files of repeated lines compress very well and are fine);
+    - ``max_line_chars``: one physical line (a record without line breaks) at most this long;
+    - ``max_fields``: one record at most this many cells.
+
+    Defaults come from the environment (``PROCURE_SPEND_MAX_DECOMPRESSED_BYTES``,
+    ``PROCURE_SPEND_MAX_DECOMPRESSION_RATIO``, ``PROCURE_SPEND_MAX_LINE_CHARS``,
+    ``PROCURE_SPEND_MAX_FIELDS``), read when :func:`default_limits` is called.
+    """
+
+    max_decompressed_bytes: int = 4_000_000_000
+    max_ratio: int = 100
+    ratio_floor_bytes: int = 64_000_000
+    max_line_chars: int = 1_000_000
+    max_fields: int = 1_000
+
+    def decompressed_cap(self, compressed_size: int) -> int:
+        return min(self.max_decompressed_bytes, max(self.ratio_floor_bytes, self.max_ratio * compressed_size))
+
+
+def default_limits() -> Limits:
+    base = Limits()
+    return Limits(
+        max_decompressed_bytes=_env_int("PROCURE_SPEND_MAX_DECOMPRESSED_BYTES", base.max_decompressed_bytes),
+        max_ratio=_env_int("PROCURE_SPEND_MAX_DECOMPRESSION_RATIO", base.max_ratio),
+        ratio_floor_bytes=_env_int("PROCURE_SPEND_RATIO_FLOOR_BYTES", base.ratio_floor_bytes),
+        max_line_chars=_env_int("PROCURE_SPEND_MAX_LINE_CHARS", base.max_line_chars),
+        max_fields=_env_int("PROCURE_SPEND_MAX_FIELDS", base.max_fields),
+    )
+
+
+class _CappedStream(io.RawIOBase):
+    """A decompressing stream that refuses to produce more than ``cap`` bytes (a zip bomb)."""
+
+    def __init__(self, inner: BinaryIO, cap: int, path: Path, compression: str, limits: Limits) -> None:
+        self.inner, self.cap, self.path, self.compression, self.limits = inner, cap, path, compression, limits
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _count(self, n: int) -> None:
+        self.produced += n
+        if self.produced > self.cap:
+            size = self.path.stat().st_size
+            raise SpendFileError(
+                f"{self.path.name}: rejected: the {self.compression} data expands past {self.cap:,} bytes "
+                f"(the file is {size:,} bytes; limits: at most {self.limits.max_ratio}x its size beyond "
+                f"{self.limits.ratio_floor_bytes:,} bytes and at most {self.limits.max_decompressed_bytes:,} bytes; "
+                "set PROCURE_SPEND_MAX_DECOMPRESSION_RATIO / PROCURE_SPEND_MAX_DECOMPRESSED_BYTES to raise them)"
+            )
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(size if size is not None and size >= 0 else CHUNK)
+        self._count(len(data))
+        return data
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buffer))
+        self._count(len(data))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def is_workbook(path: Path) -> bool:
+    """Whether a zip file is an Excel workbook (.xlsx), whatever its name."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(m.filename.lower() == "xl/workbook.xml" for m in zf.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def detect_compression(path: Path) -> str:
-    """'gzip', 'zip', 'bz2', 'xz' or 'none', from the magic bytes, never the file name."""
+    """'gzip', 'zip', 'bz2', 'xz', 'xlsx' or 'none', from the magic bytes, never the file name."""
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
     if head.startswith(b"PK\x03\x04"):
-        return "zip"
+        return "xlsx" if is_workbook(path) else "zip"
     if head.startswith(b"BZh"):
         return "bz2"
     if head.startswith(b"\xfd7zXZ\x00"):
@@ -79,28 +171,35 @@ def _zip_member(path: Path, zf: zipfile.ZipFile) -> zipfile.ZipInfo:
 
 
 @contextmanager
-def open_decompressed(path: Path, compression: str) -> Iterator[BinaryIO]:
+def open_decompressed(path: Path, compression: str, limits: Limits | None = None) -> Iterator[BinaryIO]:
     """A binary stream of the file's content (first CSV member of a zip).
 
     A damaged or truncated archive raises :class:`SpendFileError` (also when the damage is
-    only met while the caller reads), never a bare EOFError or zlib error.
+    only met while the caller reads), never a bare EOFError or zlib error; so does data that
+    expands past ``limits`` (default: :func:`default_limits`).
     """
+    limits = limits or default_limits()
+    cap = limits.decompressed_cap(path.stat().st_size) if compression != "none" else 0
+
+    def capped(fh: BinaryIO) -> BinaryIO:
+        return io.BufferedReader(_CappedStream(fh, cap, path, compression, limits), CHUNK)  # type: ignore[return-value]
+
     try:
         if compression == "none":
             with path.open("rb") as fh:
                 yield fh
         elif compression == "gzip":
             with gzip.open(path, "rb") as fh:
-                yield fh
+                yield capped(fh)
         elif compression == "bz2":
             with bz2.open(path, "rb") as fh:
-                yield fh
+                yield capped(fh)
         elif compression == "xz":
             with lzma.open(path, "rb") as fh:
-                yield fh
+                yield capped(fh)
         elif compression == "zip":
             with zipfile.ZipFile(path) as zf, zf.open(_zip_member(path, zf)) as fh:
-                yield fh
+                yield capped(fh)
         else:
             raise SpendFileError(f"{path.name}: unsupported compression {compression!r}")
     except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, gzip.BadGzipFile, NotImplementedError) as exc:
@@ -137,6 +236,10 @@ class ByteScan:
     #: whitespace character other than the space, in UTF-8, latin-1 or cp1252 (tab, U+0085,
     #: U+00A0, U+1680, U+2000-U+205F, U+3000); the DuckDB fast path then skips its per-row check
     plain_spacing: bool = False
+    #: UTF-8 with a few invalid bytes (more valid multi-byte characters than invalid bytes):
+    #: read as UTF-8, each invalid byte decoded alone as cp1252 and its line flagged
+    mixed: bool = False
+    invalid_bytes: int = 0
 
 
 #: Printable ASCII and the line breaks: what :func:`_plain_spacing` removes before looking.
@@ -178,6 +281,8 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
     else:
         bom = ""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    lenient: Any = None  # after the first invalid byte: counts the invalid bytes
+    multibyte = invalid = 0
     utf8_ok = True
     double_encoded = False
     counts: Counter[int] = Counter()
@@ -203,11 +308,16 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
             lines.quotes += chunk.count(b'"')
             lines.ends_with_newline = chunk.endswith((b"\n", b"\r"))
             ascii_only = chunk.isascii()
+            if not ascii_only:  # common UTF-8 lead bytes (£, accented letters, curly quotes)
+                multibyte += chunk.count(b"\xc2") + chunk.count(b"\xc3") + chunk.count(b"\xe2")
             if utf8_ok and not (ascii_only and decoder.getstate()[0] == b""):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8_ok = False
+                    lenient = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+            if lenient is not None and not ascii_only:
+                invalid += len(_SURROGATES.findall(lenient.decode(chunk)))
             if not double_encoded and (not ascii_only or not tail.isascii()):
                 window = tail + chunk[:8]
                 if any(m in chunk or m in window for m in _DOUBLE_ENCODED):
@@ -233,6 +343,9 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8_ok = False
+    mixed = False
+    if not utf8_ok and invalid and multibyte - invalid > invalid:
+        utf8_ok = mixed = True  # mostly UTF-8: a few stray bytes do not make the file cp1252
     if utf8_ok:
         encoding = bom or "utf-8"
     elif counts[0x9C] > counts[0xA3]:
@@ -243,6 +356,7 @@ def scan_encoding(stream: BinaryIO, digest: Any = None) -> ByteScan:
         encoding, double_encoded = "cp1252", False
     lines.encoding, lines.double_encoded, lines.bytes_read = encoding, double_encoded, total
     lines.plain_spacing = plain_spacing
+    lines.mixed, lines.invalid_bytes = mixed, invalid if mixed else 0
     return lines
 
 

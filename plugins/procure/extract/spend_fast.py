@@ -278,6 +278,9 @@ def fast_plan(sf: SpendFile) -> FastPlan | None:
         or sf.encoding not in _FAST_ENCODINGS
         or sf.double_encoded
         or sf.date_format is not None
+        or sf.date_kind != "day"
+        or sf.sheets
+        or getattr(scan, "mixed", False)
         or scan.encoding != sf.encoding
         or scan.cr != scan.crlf
         or (scan.crlf and scan.crlf != scan.lf)
@@ -358,7 +361,9 @@ def _arrow_schema() -> pa.Schema:
         "is_credit": pa.bool_(),
         "is_pcard": pa.bool_(),
     }
-    for f in (*TEXT_FIELDS, "payment_date_raw", "amount_raw", "raw_record", "reject_reason", "reject_field"):
+    for f in (*TEXT_FIELDS, "payment_date_raw", "amount_raw", "raw_record", "date_precision", "field_warnings"):
+        types[f] = pa.string()
+    for f in ("reject_reason", "reject_field"):
         types[f] = pa.string()
     return pa.schema([(f, types[f]) for f in ROW_FIELDS])
 
@@ -531,7 +536,14 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
         parts.append(f"case when not v_plain then {amount_parts(vat_cell)} end as vp")
     vat = amount(vat_cell, "v_plain", "vp") if has_vat else "null::decimal(18, 2)"
     vat_ok = "(vat_text is null or irrecoverable_vat_gbp is not null)" if "irrecoverable_vat_gbp" in fpos else "true"
-    ok = f"(not odd_ws and payment_date is not null and amount_gbp is not null and {vat_ok})"
+    # Python settles: a blank payee (a total line, or a warning), cells beyond the header (quarantined)
+    payee_ok = "supplier_name is not null" if "supplier_name" in fpos else "true"
+    extras = [f"coalesce(c{i}, '') = ''" for i in range(n_named, width)]
+    extra_ok = " and ".join(extras) if extras else "true"
+    ok = (
+        f"(not odd_ws and payment_date is not null and amount_gbp is not null and {vat_ok} and {payee_ok} "
+        f"and {extra_ok})"
+    )
     return (
         f"with l1 as (select {', '.join(l1)} from {_read_csv(plan, sf.delimiter, width, source, filename)}), "
         f"l2 as (select {', '.join(l2)} from l1), "
@@ -545,6 +557,7 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
         f"select {'filename, ' if filename else ''}{', '.join(TEXT_FIELDS)}, payment_date, payment_date_raw, "
         "amount_gbp, amount_raw, "
         "irrecoverable_vat_gbp, is_redacted, coalesce(amount_gbp < 0, false) as is_credit, is_pcard, raw_record, "
+        "'day' as date_precision, null::varchar as field_warnings, "
         "_kind, " + ", ".join(f"case when _kind = 2 then c{i} end as c{i}" for i in range(width)) + " from (select *, "
         f"case when is_blank and not odd_ws then 1 when {ok} then 0 else 2 end as _kind from l5)"
     )

@@ -88,6 +88,8 @@ LINE_FIELDS: list[tuple[str, pa.DataType]] = [
     ("is_credit", pa.bool_()),
     ("is_pcard", pa.bool_()),
     ("raw_record", pa.string()),
+    ("date_precision", pa.string()),
+    ("field_warnings", pa.string()),
 ]
 LINE_COLUMNS = [name for name, _ in LINE_FIELDS]
 #: What a reader batch holds: the line fields plus why (and in which field) a row was rejected.
@@ -140,6 +142,25 @@ class FileResult:
             "rows_quarantined": self.rows_quarantined,
             "rows_skipped": self.rows_skipped,
             "amount_total": None if self.amount_total is None else f"{self.amount_total:.2f}",
+        }
+
+
+@dataclass
+class SpendResult(FileResult):
+    """A spend file's account, with the column roles the reader inferred and how sure it was."""
+
+    #: the inferred column roles with their evidence and a confidence (SpendFile.column_evidence())
+    column_evidence: dict[str, Any] | None = None
+    rows_with_warnings: int = 0  # lines loaded with an optional field unreadable (field_warnings)
+
+    def as_json(self) -> dict[str, Any]:
+        evidence = self.column_evidence or {}
+        return {
+            **super().as_json(),
+            "rows_with_warnings": self.rows_with_warnings,
+            "column_map": evidence.get("column_map"),
+            "confidence": evidence.get("confidence"),
+            "column_evidence": self.column_evidence,
         }
 
 
@@ -302,7 +323,7 @@ def _reject(
             ],
         )
     log.warning("rejected %s: %s", origin, reason)
-    return FileResult(
+    return SpendResult(
         origin,
         "rejected",
         reason,
@@ -347,7 +368,7 @@ def load_landed_file(
     name = landed.original_name
     overrides = council.overrides_for(name)
     overrides_json = json.dumps(overrides, sort_keys=True, default=str)
-    result = FileResult(origin, "loaded", None, council.id, name, landed.sha256, str(landed.path))
+    result = SpendResult(origin, "loaded", None, council.id, name, landed.sha256, str(landed.path))
 
     known = _manifest_row(con, council.id, landed.sha256)
     if known is not None:
@@ -376,9 +397,11 @@ def load_landed_file(
     summary = _FileSummary()
     try:
         with transaction(warehouse, con):
-            con.execute(
-                "delete from raw.spend_manifest where council_id = ? and file_sha256 = ?", [council.id, landed.sha256]
-            )
+            for table in ("spend_manifest", "spend_quarantine", "spend_lines"):  # an earlier rejected attempt
+                con.execute(
+                    f"delete from raw.{table} where council_id = ? and file_sha256 = ?", [council.id, landed.sha256]
+                )
+            result.column_evidence = sf.column_evidence()
             for batch in sf.iter_batches():
                 table = _as_table(batch)
                 loaded = table.column("reject_reason").null_count
@@ -404,6 +427,7 @@ def load_landed_file(
                     con.unregister("_spend_batch")
                 result.rows_loaded += loaded
                 result.rows_quarantined += table.num_rows - loaded
+                result.rows_with_warnings += table.num_rows - table.column("field_warnings").null_count
                 if on_batch is not None:
                     on_batch(table.num_rows)
             account = _account(sf.stats, getattr(sf, "preamble_lines", 0) or 0)
@@ -423,6 +447,17 @@ def load_landed_file(
             if result.rows_read != result.rows_loaded + result.rows_quarantined + result.rows_skipped:
                 raise RuntimeError(f"{name}: reader stats do not add up: {sf.stats}")
             first, last = summary.first, summary.last
+            too_many = _too_many_quarantined(name, result, sf, con, council.id, landed.sha256)
+            if too_many is not None:  # rejected, its lines kept in quarantine (nothing is lost)
+                con.execute(
+                    "delete from raw.spend_lines where council_id = ? and file_sha256 = ?", [council.id, landed.sha256]
+                )
+                _insert_manifest(con, council.id, landed, origin, sf, overrides_json, result, None, None, run_id,
+                                 loaded_at, status="rejected", reason=too_many)  # fmt: skip
+                result.status, result.reason = "rejected", too_many
+                result.amount_total = None
+                log.warning("rejected %s: %s", origin, too_many)
+                return result
             result.amount_total = summary.total
             result.period_months = summary.covered_months()
             outcome = replace_reissues(
@@ -437,39 +472,21 @@ def load_landed_file(
             if outcome.superseded_by is not None:
                 result.status, result.reason = "superseded", outcome.reason
                 result.superseded_by = outcome.superseded_by.name
-            con.execute(
-                "insert into raw.spend_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
-                "size_bytes, compression, encoding, delimiter, header_line, column_map, overrides, rows_read, "
-                f"rows_loaded, rows_quarantined, {', '.join(SKIP_KINDS)}, amount_total_gbp, first_payment_date, "
-                "last_payment_date, period_months, status, reason, superseded_by, run_id, loaded_at) values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    council.id,
-                    landed.sha256,
-                    name,
-                    origin,
-                    str(landed.path),
-                    landed.size_bytes,
-                    sf.compression,
-                    sf.encoding,
-                    sf.delimiter,
-                    sf.header_line,
-                    json.dumps(sf.column_map, sort_keys=True),
-                    overrides_json,
-                    result.rows_read,
-                    result.rows_loaded,
-                    result.rows_quarantined,
-                    *(result.skipped[k] for k in SKIP_KINDS),
-                    result.amount_total,
-                    first,
-                    last,
-                    result.period_months,
-                    result.status,
-                    result.reason or (f"replaces {', '.join(result.superseded)}" if result.superseded else None),
-                    outcome.superseded_by.sha256 if outcome.superseded_by else None,
-                    run_id,
-                    loaded_at,
-                ],
+            _insert_manifest(
+                con,
+                council.id,
+                landed,
+                origin,
+                sf,
+                overrides_json,
+                result,
+                first,
+                last,
+                run_id,
+                loaded_at,
+                status=result.status,
+                reason=result.reason,
+                superseded_by=outcome.superseded_by.sha256 if outcome.superseded_by else None,
             )
     except (_NoPaymentLines, *UNREADABLE) as exc:
         return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con)
@@ -490,6 +507,82 @@ def load_landed_file(
 
 class _NoPaymentLines(Exception):
     pass
+
+
+def _insert_manifest(
+    con,
+    council_id: str,
+    landed: LandedFile,
+    origin: str,
+    sf: Any,
+    overrides_json: str,
+    result: SpendResult,
+    first: Any,
+    last: Any,
+    run_id: str,
+    loaded_at: datetime,
+    status: str = "loaded",
+    reason: str | None = None,
+    superseded_by: str | None = None,
+) -> None:
+    values = {
+        "council_id": council_id,
+        "file_sha256": landed.sha256,
+        "source_file": landed.original_name,
+        "source_path": origin,
+        "landing_path": str(landed.path),
+        "size_bytes": landed.size_bytes,
+        "compression": sf.compression,
+        "encoding": sf.encoding,
+        "delimiter": sf.delimiter,
+        "header_line": sf.header_line,
+        "column_map": json.dumps(sf.column_map, sort_keys=True),
+        "column_evidence": json.dumps(result.column_evidence, sort_keys=True, default=str),
+        "map_confidence": (result.column_evidence or {}).get("confidence"),
+        "overrides": overrides_json,
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded if status != "rejected" else 0,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_with_warnings": result.rows_with_warnings,
+        **{k: result.skipped[k] for k in SKIP_KINDS},
+        "amount_total_gbp": result.amount_total if status != "rejected" else None,
+        "first_payment_date": first,
+        "last_payment_date": last,
+        "period_months": result.period_months,
+        "status": status,
+        "reason": reason or (f"replaces {', '.join(result.superseded)}" if result.superseded else None),
+        "superseded_by": superseded_by,
+        "run_id": run_id,
+        "loaded_at": loaded_at,
+    }
+    con.execute(
+        f"insert into raw.spend_manifest ({', '.join(values)}) values ({', '.join('?' for _ in values)})",
+        list(values.values()),
+    )
+
+
+def _too_many_quarantined(name: str, result: SpendResult, sf: Any, con, council_id: str, sha256: str) -> str | None:
+    """Why the file must be rejected for its quarantined share (None: it loads).
+
+    "Loaded" with no rows is impossible: a file none of whose lines loads is rejected whatever the share.
+    """
+    total = result.rows_loaded + result.rows_quarantined
+    share = float(getattr(sf, "max_quarantine_share", 0.2))
+    if total == 0 or (result.rows_loaded > 0 and result.rows_quarantined <= share * total):
+        return None
+    problems = con.execute(
+        "select coalesce(field, '(whole line)'), count(*), min(reject_reason) from raw.spend_quarantine "
+        "where council_id = ? and file_sha256 = ? group by 1 order by 2 desc limit 3",
+        [council_id, sha256],
+    ).fetchall()
+    detail = "; ".join(f"{n} in {f}, e.g. {example}" for f, n, example in problems)
+    return (
+        f"{name}: rejected: {result.rows_quarantined:,} of {total:,} payment lines "
+        f"({result.rows_quarantined / total:.0%}) could not be read, more than the {share:.0%} allowed "
+        f"(overrides['max_quarantine_share']); they are kept in raw.spend_quarantine. {detail}. "
+        f"Columns used: {json.dumps(sf.column_map)}. If a column was mis-read, set "
+        "spend_file_overrides/spend_overrides column_map in config/councils.yml"
+    )
 
 
 def _reason(name: str, exc: BaseException) -> str:
@@ -547,7 +640,7 @@ def ingest_spend_files(
             if on_file is not None:
                 on_file(origin)
             if isinstance(landed, str):
-                results.append(FileResult(origin, "rejected", landed, council.id, Path(origin).name))
+                results.append(SpendResult(origin, "rejected", landed, council.id, Path(origin).name))
                 continue
             sf = sniffed.pop(landed.sha256, None)
             results.append(

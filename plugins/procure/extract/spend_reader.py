@@ -68,15 +68,20 @@ from procure.extract.parse import (
     looks_like_date,
     parse_amount,
     parse_date,
+    parse_period,
+    precision_of,
 )
 from procure.extract.sniff import (
+    Limits,
     SpendFileError,
+    default_limits,
     detect_compression,
     open_decompressed,
     scan_encoding,
     sha256_of,
     sniff_delimiter,
 )
+from procure.extract.spend_infer import ESSENTIAL, Inference, infer_roles, is_total_label
 
 __all__ = [
     "CANONICAL_FIELDS",
@@ -129,6 +134,8 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "is_credit",
     "is_pcard",
     "raw_record",
+    "date_precision",
+    "field_warnings",
     "reject_reason",
 )
 #: Keys of every yielded row: :data:`CANONICAL_FIELDS` plus ``reject_field`` (the original
@@ -154,7 +161,12 @@ _OVERRIDE_KEYS = {
     "columns",
     "date_format",
     "column_map",
+    "max_quarantine_share",
+    "period",
 }
+#: A file with more than this share of its payment lines quarantined is rejected (its lines
+#: stay in quarantine); per council or file: overrides["max_quarantine_share"].
+MAX_QUARANTINE_SHARE = 0.2
 #: Smallest (decompressed) file for which engine='auto' tries the DuckDB fast path. Its fixed
 #: cost per file is ~20 ms (the in-memory connection and the prepared query are reused), then
 #: ~8 us a row against ~25 us on the Python path (~50 us once loaded, where the Python rows
@@ -269,18 +281,34 @@ def _dedupe_names(cells: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- records
 
 
-def _records(text: Iterable[str], delimiter: str, name: str) -> Iterator[tuple[int, list[str]]]:
+def _records(
+    text: Iterable[str], delimiter: str, name: str, limits: Limits | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """(physical line where the record starts, cells) for each CSV record.
 
     ``text`` yields physical lines (universal newlines), so counting the lines handed to
     the csv module gives the start line of every record, multi-line quoted cells included.
+    A line longer than ``limits.max_line_chars`` or a record with more than
+    ``limits.max_fields`` cells rejects the file (read no further: nothing is held in memory).
     """
     consumed = 0
+    limits = limits or default_limits()
+    max_chars, max_fields = limits.max_line_chars, limits.max_fields
+    readline = getattr(text, "readline", None)
 
     def lines() -> Iterator[str]:
         nonlocal consumed
-        for line in text:
+        if readline is None:
+            source: Iterable[str] = text
+        else:
+            source = iter(lambda: readline(max_chars + 1), "")
+        for line in source:
             consumed += 1
+            if len(line) > max_chars:
+                raise SpendFileError(
+                    f"{name} line {consumed}: rejected: the line is longer than {max_chars:,} characters "
+                    "(limit PROCURE_SPEND_MAX_LINE_CHARS); is this a CSV file?"
+                )
             yield line
 
     reader = csv.reader(lines(), delimiter=delimiter)
@@ -300,6 +328,11 @@ def _records(text: Iterable[str], delimiter: str, name: str) -> Iterator[tuple[i
                 f"{name} near line {start}: bytes are not valid in the chosen encoding ({exc}); "
                 "set overrides['encoding']"
             ) from exc
+        if len(row) > max_fields:
+            raise SpendFileError(
+                f"{name} line {start}: rejected: the record has {len(row):,} fields, more than the limit of "
+                f"{max_fields:,} (PROCURE_SPEND_MAX_FIELDS)"
+            )
         yield start, row
 
 
@@ -314,6 +347,16 @@ def _repair_mojibake(text: str) -> str:
         return text.encode("cp1252").decode("utf-8")
     except UnicodeError:
         return text.replace("Â£", "£")
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _repair_bytes(cell: str) -> str:
+    """A cell decoded with surrogateescape: each stray byte decoded alone as cp1252."""
+    if not _SURROGATE.search(cell):
+        return cell
+    return _SURROGATE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", errors="replace"), cell)
 
 
 # --------------------------------------------------------------------------- SpendFile
@@ -345,11 +388,45 @@ class SpendFile:
     #: Newline/quote facts from the byte scan, used to decide whether the fast path applies.
     scan: Any = field(default=None, repr=False)
     _aliases: Aliases | None = field(default=None, repr=False)
+    #: How the payment date is read: 'day' (a date column), 'period' (a column of months or
+    #: quarters) or None (no date column: every line takes ``period``).
+    date_kind: str | None = "day"
+    #: (first day, last day) of the file's period, from a title row, the file name or
+    #: overrides["period"]; used only when the file has no date column.
+    period: tuple[date, date] | None = None
+    #: Where ``period`` came from ('title row 2', 'file name', 'overrides').
+    period_source: str | None = None
+    #: The inferred roles with their evidence and confidence (see :mod:`procure.extract.spend_infer`).
+    inference: Inference | None = field(default=None, repr=False)
+    #: 'csv' or 'xlsx'; a workbook is read sheet by sheet (``sheets``), each with its own header.
+    file_format: str = "csv"
+    sheets: list[Any] = field(default_factory=list, repr=False)
+    sheet_name: str | None = None
+    limits: Limits | None = field(default=None, repr=False)
+    max_quarantine_share: float = MAX_QUARANTINE_SHARE
+
+    def column_evidence(self) -> dict[str, Any]:
+        """The column map with the evidence for each role and a confidence (0-1), for the manifest."""
+        out: dict[str, Any] = {
+            "column_map": dict(self.column_map),
+            "evidence": dict(self.inference.evidence) if self.inference else {},
+            "confidence": round(self.inference.confidence, 2) if self.inference else 1.0,
+            "date": self.date_kind or "file period",
+        }
+        if self.period is not None and self.date_kind is None:
+            out["period"] = [self.period[0].isoformat(), self.period[1].isoformat(), self.period_source]
+        if self.date_format == "monthfirst":
+            out["date_order"] = "month-first"
+        if self.sheets:
+            out["sheets"] = {s.sheet_name: s.column_evidence() for s in self.sheets}
+            out["confidence"] = min((v["confidence"] for v in out["sheets"].values()), default=0.0)
+        return out
 
     @contextmanager
     def _text(self) -> Iterator[io.TextIOWrapper]:
-        with open_decompressed(self.path, self.compression) as raw:
-            text = io.TextIOWrapper(raw, encoding=self.encoding, errors="strict", newline=None)
+        with open_decompressed(self.path, self.compression, self.limits) as raw:
+            errors = "surrogateescape" if self.scan is not None and getattr(self.scan, "mixed", False) else "strict"
+            text = io.TextIOWrapper(raw, encoding=self.encoding, errors=errors, newline=None)
             try:
                 yield text
             finally:
@@ -368,6 +445,10 @@ class SpendFile:
             raise ValueError("batch_rows must be >= 1")
         if self.engine not in ("auto", "python", "duckdb"):
             raise ValueError(f"engine must be 'auto', 'python' or 'duckdb', not {self.engine!r}")
+        if self.sheets:
+            self.engine_used = "python"
+            yield from self._iter_sheets(batch_rows)
+            return
         if self.wants_fast_path():
             from procure.extract.spend_fast import fast_batches
 
@@ -409,7 +490,7 @@ class SpendFile:
         batch: list[dict[str, Any]] = []
         index = 0
         with self._text() as text:
-            for start, cells in _records(text, self.delimiter, self.path.name):
+            for start, cells in _records(text, self.delimiter, self.path.name, self.limits):
                 if self.header_line is not None and start <= self.header_line:
                     if start < self.header_line:
                         stats["rows_read"] += 1
@@ -420,6 +501,39 @@ class SpendFile:
                     stats["skipped_blank"] += 1
                     continue
                 row, skip = row_builder.build(start, index, cells)
+                if skip:
+                    stats[skip] += 1
+                    continue
+                index += 1
+                stats["rejected" if row["reject_reason"] else "accepted"] += 1
+                batch.append(row)
+                if len(batch) >= batch_rows:
+                    yield batch
+                    batch = []
+        self.finish_stats()
+        if batch:
+            yield batch
+
+    def _iter_sheets(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
+        """A workbook: each sheet with payment lines, through its own row builder; one record index."""
+        from procure.extract.spend_xlsx import sheet_records
+
+        stats = self.new_stats()
+        batch: list[dict[str, Any]] = []
+        index = 0
+        for part in self.sheets:
+            builder = _RowBuilder(part)
+            for start, cells in sheet_records(self.path, part.sheet_name, self.limits or default_limits()):
+                if part.header_line is not None and start <= part.header_line:
+                    if start < part.header_line:
+                        stats["rows_read"] += 1
+                        stats["skipped_preamble"] += 1
+                    continue
+                stats["rows_read"] += 1
+                if _is_blank(cells):
+                    stats["skipped_blank"] += 1
+                    continue
+                row, skip = builder.build(start, index, cells)
                 if skip:
                     stats[skip] += 1
                     continue
@@ -448,6 +562,8 @@ class _RowBuilder:
         pos = {c: i for i, c in enumerate(self.columns)}
         self.pos = {f: pos[c] for f, c in sf.column_map.items()}
         self.text_pos = [(f, self.pos.get(f)) for f in TEXT_FIELDS]
+        self.has_payee = "supplier_name" in self.pos
+        self.mixed = sf.scan is not None and getattr(sf.scan, "mixed", False)
 
     def _cell(self, cells: list[str], fname: str) -> str | None:
         i = self.pos.get(fname)
@@ -464,7 +580,18 @@ class _RowBuilder:
         return _repair_mojibake(text) if self.sf.double_encoded else text
 
     def build(self, line: int, index: int, cells: list[str]) -> tuple[dict[str, Any], str | None]:
-        """The canonical row, and the stats key if the record is to be skipped (not a payment)."""
+        """The canonical row, and the stats key if the record is to be skipped (not a payment).
+
+        Only the essential fields (amount, payment date or period, payee) can quarantine a
+        line; an optional field that does not parse keeps its raw text in ``raw_record``, gets
+        a null value and a note in ``field_warnings``.
+        """
+        sf = self.sf
+        where = f"{self.name} sheet {sf.sheet_name!r} row" if sf.sheet_name else f"{self.name} line"
+        warnings: list[str] = []
+        if self.mixed and any(_SURROGATE.search(c) for c in cells):
+            cells = [_repair_bytes(c) for c in cells]
+            warnings.append("bytes that are not UTF-8 on this line were read as cp1252")
         raw_record: dict[str, str] = {}
         for i, cell in enumerate(cells):
             col = self.columns[i] if i < len(self.columns) else f"col_{i + 1}"
@@ -476,18 +603,31 @@ class _RowBuilder:
         width = len(cells)
         for fname, i in self.text_pos:
             row[fname] = self._text(cells[i]) if i is not None and i < width else None
+        if width > len(self.columns) and any(c.strip() for c in cells[len(self.columns) :]):
+            problems.append((None, f"{width} fields, header has {len(self.columns)}"))
 
         # dates
         date_raw = self._cell(cells, "payment_date")
         payment_date: date | None = None
-        if "payment_date" not in self.pos:
-            problems.append((None, "no payment-date column in this file (map one with overrides['column_map'])"))
-        else:
-            payment_date, problem = parse_date(date_raw or "", self.sf.date_format)
-            if problem:
+        precision: str | None = "day"
+        date_col = sf.column_map.get("payment_date")
+        if sf.date_kind is None:
+            if sf.period is None:
+                problems.append((None, "no payment-date column in this file (map one with overrides['column_map'])"))
+            else:
+                payment_date, precision = sf.period[0], precision_of(*sf.period)
+        elif sf.date_kind == "period":
+            period = parse_period(date_raw or "")
+            if period is None:
                 problems.append(
-                    (self.sf.column_map["payment_date"], f"field {self.sf.column_map['payment_date']!r}: {problem}")
+                    (date_col, f"field {date_col!r}: {(date_raw or '').strip()!r} is not a month or quarter")
                 )
+            else:
+                payment_date, precision = period[0], precision_of(*period)
+        else:
+            payment_date, problem = parse_date(date_raw or "", sf.date_format)
+            if problem:
+                problems.append((date_col, f"field {date_col!r}: {problem}"))
         row["payment_date"] = payment_date
         row["payment_date_raw"] = self._text(date_raw)
 
@@ -495,9 +635,7 @@ class _RowBuilder:
         amount_raw = self._cell(cells, "amount_gbp")
         amount, problem = parse_amount(amount_raw or "")
         if problem:
-            problems.append(
-                (self.sf.column_map["amount_gbp"], f"field {self.sf.column_map['amount_gbp']!r}: {problem}")
-            )
+            problems.append((sf.column_map["amount_gbp"], f"field {sf.column_map['amount_gbp']!r}: {problem}"))
         row["amount_gbp"] = amount
         row["amount_raw"] = self._text(amount_raw)
         vat_raw = self._text(self._cell(cells, "irrecoverable_vat_gbp"))
@@ -505,30 +643,32 @@ class _RowBuilder:
         if vat_raw is not None:
             vat, problem = parse_amount(vat_raw)
             if problem:
-                problems.append(
-                    (
-                        self.sf.column_map["irrecoverable_vat_gbp"],
-                        f"field {self.sf.column_map['irrecoverable_vat_gbp']!r}: {problem}",
-                    )
-                )
-
+                warnings.append(f"field {sf.column_map['irrecoverable_vat_gbp']!r}: {problem}")
         row["irrecoverable_vat_gbp"] = vat
+        if self.has_payee and row["supplier_name"] is None:
+            warnings.append(f"field {sf.column_map['supplier_name']!r}: payee is blank")
+
         # One search over all cells, one per line: patterns are anchored per line (re.M).
         row["is_redacted"] = self.aliases.redaction.search("\n".join(cells)) is not None
         row["is_credit"] = amount is not None and amount < 0
         row["is_pcard"] = self._is_pcard(row, cells)
         row["raw_record"] = json.dumps(raw_record, ensure_ascii=False)
+        row["date_precision"] = precision if payment_date is not None else None
+        row["field_warnings"] = "; ".join(warnings) if warnings else None
 
         skip: str | None = None
-        if problems:
+        if problems or (self.has_payee and row["supplier_name"] is None):
             filled = [i for i, c in enumerate(cells) if c.strip()]
+            first = cells[filled[0]] if filled else ""
             if amount is not None and filled == [self.pos["amount_gbp"]]:
                 skip = "skipped_total"  # only the amount is filled in: a total/summary line
+            elif is_total_label(first) or is_total_label(row["supplier_name"]):
+                skip = "skipped_total"  # 'Total', 'Grand Total', 'Sub-total' with no date or payee
             elif [compact_header(c) for c in cells[: len(self.columns)]] == self.header_compact or (
-                self.sf.header_line is None and _is_header(cells, self.aliases)
+                sf.header_line is None and _is_header(cells, self.aliases)
             ):
                 skip = "skipped_repeated_header"
-        row["reject_reason"] = f"{self.name} line {line}, " + "; ".join(p for _, p in problems) if problems else None
+        row["reject_reason"] = f"{where} {line}, " + "; ".join(p for _, p in problems) if problems else None
         row["reject_field"] = problems[0][0] if problems else None
         return row, skip
 
@@ -565,44 +705,293 @@ def _check_overrides(path: Path, overrides: dict[str, Any]) -> None:
 
 
 def _data_like(cells: list[str]) -> tuple[str, str] | None:
-    dates = [c for c in cells if looks_like_date(c)]
+    """(a date, an amount) if the record reads like a payment line."""
+    dates = [c for c in cells if looks_like_date(c) or (_PERIODISH.search(c) and parse_period(c))]
     if not dates:
         return None
     amounts = [c for c in cells if c not in dates and looks_like_amount(c) and re.search(r"[.,£]", c)]
     return (dates[0].strip(), amounts[0].strip()) if amounts else None
 
 
-def _find_header(sf_name: str, records: Iterator[tuple[int, list[str]]], aliases: Aliases) -> tuple[int, list[str]]:
-    first_data: tuple[int, tuple[str, str]] | None = None
-    for n, (start, cells) in enumerate(records):
-        if n >= HEADER_SCAN_RECORDS:
-            break
-        if _is_blank(cells):
-            continue
-        if _is_header(cells, aliases):
-            if first_data is None:
-                return start, cells
-            line, (d, a) = first_data
-            raise SpendFileError(
-                f"{sf_name}: no header row at the top; line {line} already looks like data (date {d!r}, "
-                f"amount {a!r}) and a header-like row only appears at line {start}. Set "
-                "overrides['columns'] to the canonical field (or None) of each position"
-            )
-        if first_data is None and (hit := _data_like(cells)):
-            first_data = (start, hit)
-    if first_data is not None:
-        line, (d, a) = first_data
-        raise SpendFileError(
-            f"{sf_name}: no header row; line {line} looks like data (date {d!r}, amount {a!r}). Set "
-            "overrides['columns'] to the canonical field (or None) of each position, e.g. "
-            "['service_area', None, 'description', ..., 'payment_date', 'amount_gbp'], or "
-            "overrides['header_line'] and overrides['column_map'] if the header has unknown names"
-        )
-    raise SpendFileError(
-        f"{sf_name}: no header row found in the first {HEADER_SCAN_RECORDS} records (a header needs at least "
-        "two known column names, including an amount and a date or supplier column). Add the spellings to "
-        "config/spend_column_aliases.yml, or set overrides['header_line'] and overrides['column_map']"
+_PERIODISH = re.compile(r"[A-Za-z]|^\d{6}$")
+
+
+def _header_like(cells: list[str]) -> bool:
+    """At least two filled cells, nearly all of them words (not dates, amounts or long prose)."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) < 2:
+        return False
+    wordy = [
+        c
+        for c in filled
+        if len(c) <= 80 and re.search(r"[A-Za-z]", c) and not looks_like_date(c) and not looks_like_amount(c)
+    ]
+    return len(wordy) >= 0.8 * len(filled) and len(set(filled)) >= 0.8 * len(filled)
+
+
+def _two_row(upper: list[str], lower: list[str]) -> bool:
+    """Whether ``lower`` completes ``upper`` (``Amount`` spanning ``Gross, VAT, Net``)."""
+    if not _header_like(lower):
+        return False
+    width = max(len(upper), len(lower))
+    up = [(upper[i].strip() if i < len(upper) else "") for i in range(width)]
+    low = [(lower[i].strip() if i < len(lower) else "") for i in range(width)]
+    spanned = [i for i in range(1, width) if low[i] and not up[i] and any(up[:i])]
+    return bool(spanned) and sum(1 for u in up if u) < sum(1 for v in low if v) + sum(1 for u in up if u)
+
+
+def _merge_two_row(upper: list[str], lower: list[str]) -> list[str]:
+    width = max(len(upper), len(lower))
+    out, parent = [], ""
+    for i in range(width):
+        u = upper[i].strip() if i < len(upper) else ""
+        v = lower[i].strip() if i < len(lower) else ""
+        if u:
+            parent = u
+        elif not v:
+            parent = ""
+        out.append(f"{parent} {v}".strip() if v and (u or parent) else (v or u))
+    return out
+
+
+def _followed_by_data(rows: list[tuple[int, list[str]]], k: int) -> bool:
+    """Whether payment lines follow ``rows[k]``: one of the next three filled records reads like one
+    (whole-pound amounts such as ``1234`` do not, so the first line alone may not tell)."""
+    following = rows[k + 1 : k + 4]
+    return bool(following) and not _header_like(following[0][1]) and any(_data_like(c) for _, c in following)
+
+
+@dataclass
+class _Header:
+    line: int | None  # physical line of the header (the lower one of a two-row header); None: header-less
+    cells: list[str]
+    note: str = ""  # how it was found, for the evidence
+    preamble: list[tuple[int, list[str]]] = field(default_factory=list)  # filled records above it
+
+
+def _find_header(sf_name: str, records: list[tuple[int, list[str]]], aliases: Aliases) -> _Header:
+    """The header row, found by its names (aliases) or by its shape (words above payment lines).
+
+    A file whose first filled record already reads like data has no header at the top; a
+    header-shaped record of the same width further down (some exports put it last) names its
+    columns, else they are ``col_<n>`` and the roles come from the values alone.
+    """
+    rows = [(start, cells) for start, cells in records[:HEADER_SCAN_RECORDS] if not _is_blank(cells)]
+    for k, (start, cells) in enumerate(rows):
+        known = _is_header(cells, aliases)
+        shaped = not known and _header_like(cells) and _followed_by_data(rows, k)
+        if known or shaped or (_header_like(cells) and k + 1 < len(rows) and _two_row(cells, rows[k + 1][1])):
+            if k + 1 < len(rows) and _two_row(cells, rows[k + 1][1]) and _followed_by_data(rows, k + 1):
+                lower_line, lower = rows[k + 1]
+                return _Header(lower_line, _merge_two_row(cells, lower), "two-row header", rows[:k])
+            if known or shaped:
+                return _Header(start, cells, "header names" if known else "header row found by its shape", rows[:k])
+        if _data_like(cells):
+            width = len(cells)
+            for later_start, later in rows[k + 1 :]:
+                if _is_header(later, aliases) and len(later) == width:
+                    return _Header(None, later, f"header-less file; column names from line {later_start}")
+            return _Header(None, [f"col_{i}" for i in range(1, width + 1)], "header-less file")
+    error = SpendFileError(
+        f"{sf_name}: no header row and no payment line found in the first {HEADER_SCAN_RECORDS} records "
+        "(a payment line has a date and an amount). Is this a spend file? If it is, set overrides['header_line'] "
+        "and overrides['column_map']"
     )
+    error.not_payments = True  # type: ignore[attr-defined]
+    raise error
+
+
+_NAME_PERIODS = [
+    # yyyy-qN / qN-yyyy (calendar quarters)
+    (re.compile(r"(?<!\d)(\d{4})[-_ .]?q([1-4])(?![0-9a-z])", re.I), lambda m: f"Q{m.group(2)} {m.group(1)}"),
+    (re.compile(r"(?<![a-z0-9])q([1-4])[-_ .]?(\d{4})(?!\d)", re.I), lambda m: f"Q{m.group(1)} {m.group(2)}"),
+]
+_MONTHS_RE = "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+_TEXT_PERIOD = re.compile(
+    rf"(?<![a-z])((?:{_MONTHS_RE})\.?[-_ ]+(?:\d{{4}}[-_ ]+)?(?:-|to|_|\u2013)?[-_ ]*(?:{_MONTHS_RE})\.?[-_ ,]+\d{{4}}"
+    rf"|(?:{_MONTHS_RE})\.?[-_ ,]+\d{{4}})(?!\d)",
+    re.I,
+)
+_NAME_YYYYMM = re.compile(r"(?<!\d)(\d{4})[-_ .]?(0[1-9]|1[0-2])(?![0-9])")
+
+
+def _text_period(text: str, numeric: bool = True) -> tuple[date, date] | None:
+    """The one period a title row or file name names (``November 2011``, ``apr-jun-2014``, ``2014-q2``);
+    ``numeric``: also ``2011-11`` / ``201111`` when no month is named."""
+    found: set[tuple[date, date]] = set()
+    for rx, fmt in _NAME_PERIODS:
+        for m in rx.finditer(text):
+            if got := parse_period(fmt(m)):
+                found.add(got)
+    for m in _TEXT_PERIOD.finditer(text):
+        cleaned = re.sub(r"[-_ ,.]+", " ", m.group(1)).strip()
+        parts = cleaned.split()
+        candidates = [cleaned]
+        if len(parts) == 3 and parts[1].isalpha():  # "apr jun 2014"
+            candidates.insert(0, f"{parts[0]} {parts[2]} - {parts[1]} {parts[2]}")
+        if len(parts) == 4 and parts[1].isdigit():  # "jul 2010 sep 2010"
+            candidates.insert(0, f"{parts[0]} {parts[1]} - {parts[2]} {parts[3]}")
+        for c in candidates:
+            if got := parse_period(c):
+                found.add(got)
+                break
+    if not found and numeric:
+        for m in _NAME_YYYYMM.finditer(text):
+            if got := parse_period(f"{m.group(1)}-{m.group(2)}"):
+                found.add(got)
+    # one period, or nested ones (a quarter and a month in it): the widest
+    if found and all(any(a[0] <= b[0] and b[1] <= a[1] for a in found) for b in found):
+        return min(found, key=lambda p: (p[0], -p[1].toordinal()))
+    return None
+
+
+def _file_period(name: str, preamble: list[tuple[int, list[str]]], overrides: dict[str, Any]):
+    """(first day, last day, source) of the period a file covers, when it has no date column."""
+    if overrides.get("period"):
+        got = parse_period(str(overrides["period"]))
+        if got is None:
+            raise SpendFileError(f"{name}: overrides['period'] = {overrides['period']!r} is not a month or quarter")
+        return (*got, "overrides['period']")
+    for numeric in (False, True):  # a named month ("November 2011") before a bare number ("201108")
+        for start, cells in preamble:
+            text = " ".join(c for c in cells if c.strip())
+            if got := _text_period(text, numeric):
+                return (*got, f"title row {start}: {text.strip()[:80]!r}")
+    stem = Path(name).stem
+    if got := _text_period(stem):
+        return (*got, f"file name {name!r}")
+    return None
+
+
+def _fix_hint(name: str, missing: str, columns: list[str]) -> str:
+    example = next((c for c in columns if not re.fullmatch(r"col_\d+", c)), columns[0] if columns else "?")
+    field_for = {"amount": "amount_gbp", "payment date": "payment_date", "payee": "supplier_name"}[missing]
+    text = (
+        f"To fix: in config/councils.yml set spend_file_overrides: {{'{name}': {{column_map: "
+        f"{{{field_for}: '<one of the columns above, e.g. {example}>'}}}}}} for this file (or spend_overrides "
+        "for all of the council's files)"
+    )
+    if missing == "payment date":
+        text += ", or period: 'YYYY-MM' if the file has no date at all and covers one month"
+    return text
+
+
+def _explain(name: str, line: int | None, columns: list[str], inf: Inference, problem: str, missing: str) -> str:
+    found = ", ".join(f"{f} = {c!r} ({inf.evidence.get(f, 'alias')})" for f, c in inf.column_map.items()) or "none"
+    absent = [r for r in ESSENTIAL if r not in inf.column_map]
+    where = f"line {line}" if line else "no header line"
+    return (
+        f"{name}: rejected: {problem}. Header seen ({where}): {columns}. Roles found: {found}. "
+        f"Roles missing: {absent}. {_fix_hint(name, missing, columns)}"
+    )
+
+
+def _settle_roles(
+    sf: SpendFile,
+    header: _Header | None,
+    sample: list[list[str]],
+    overrides: dict[str, Any],
+    aliases: Aliases,
+) -> None:
+    """Fill ``sf.column_map``, ``date_kind``, ``period`` from inference and overrides; refuse what cannot load."""
+    name = sf.path.name if sf.sheet_name is None else f"{sf.path.name} sheet {sf.sheet_name!r}"
+    columns_override = overrides.get("columns")
+    if columns_override is not None:
+        inf = Inference()
+        inf.column_map = {f: sf.original_columns[i] for i, f in enumerate(columns_override) if f}
+        inf.evidence = dict.fromkeys(inf.column_map, "overrides['columns']")
+        inf.confidence = 1.0
+        inf.date_kind = "day" if "payment_date" in inf.column_map else None
+    elif not sample:  # a header and nothing under it: the names alone (iterating says "no payment lines")
+        inf = Inference()
+        inf.column_map, _ = map_columns(sf.original_columns, aliases)
+        inf.evidence = dict.fromkeys(inf.column_map, "header spelling in the alias table (no lines to check)")
+        inf.date_kind = "day" if "payment_date" in inf.column_map else None
+    else:
+        inf = infer_roles(sf.original_columns, sample, aliases)
+        if header is not None and header.note:
+            inf.evidence["header"] = header.note
+    date_set_by_override = False
+    for fname, original in (overrides.get("column_map") or {}).items():
+        if original is None:
+            inf.column_map.pop(fname, None)
+            continue
+        matches = [c for c in sf.original_columns if c == original] or [
+            c for c in sf.original_columns if compact_header(c) == compact_header(original)
+        ]
+        if not matches:
+            raise SpendFileError(
+                f"{sf.path.name}: overrides['column_map'][{fname!r}] = {original!r} is not a column of this file; "
+                f"columns are {sf.original_columns}"
+            )
+        for other, col in list(inf.column_map.items()):
+            if col == matches[0] and other != fname:
+                del inf.column_map[other]
+        inf.column_map[fname] = matches[0]
+        inf.evidence[fname] = "overrides['column_map']"
+        if fname == "payment_date":
+            date_set_by_override = True
+        if fname == "amount_gbp" and inf.ambiguous and inf.ambiguous.startswith("amount"):
+            inf.ambiguous = None
+    if date_set_by_override:
+        col = inf.column_map["payment_date"]
+        p = inf.profiles.get(col)
+        inf.date_kind = "period" if p is not None and p.period > p.date and p.period >= 0.5 else "day"
+        if inf.ambiguous and inf.ambiguous.startswith("payment date"):
+            inf.ambiguous = None
+    sf.inference = inf
+    line = sf.header_line
+    if not sample and columns_override is None and "amount_gbp" not in inf.column_map:
+        raise SpendFileError(f"{sf.path.name}: no payment lines: 0 data rows after the header (line {line or 0})")
+    if "amount_gbp" not in inf.column_map:
+        error = SpendFileError(
+            _explain(sf.path.name, line, sf.original_columns, inf, "no amount column (no column of amounts)", "amount")
+        )
+        error.not_payments = True  # type: ignore[attr-defined]  # a workbook sheet of notes, say
+        raise error
+    if inf.ambiguous:
+        missing = "amount" if inf.ambiguous.startswith("amount") else "payment date"
+        raise SpendFileError(
+            _explain(sf.path.name, line, sf.original_columns, inf, f"ambiguous {inf.ambiguous}", missing)
+        )
+    sf.date_kind = inf.date_kind if "payment_date" in inf.column_map else None
+    if not sample and columns_override is None:
+        sf.column_map = {f: inf.column_map[f] for f in MAPPABLE_FIELDS if f in inf.column_map}
+        return
+    if sf.date_kind is None:
+        got = _file_period(sf.path.name, header.preamble if header else [], overrides)
+        if got is None:
+            raise SpendFileError(
+                _explain(
+                    name,
+                    line,
+                    sf.original_columns,
+                    inf,
+                    "no payment-date column (no column of dates or periods) and no period in a title row or "
+                    "the file name",
+                    "payment date",
+                )
+            )
+        sf.period, sf.period_source = (got[0], got[1]), got[2]
+        inf.evidence["payment_date"] = f"no date column: every line dated {got[0]:%Y-%m} ({got[2]})"
+    if sf.date_format is None and inf.date_order == "monthfirst":
+        sf.date_format = "monthfirst"
+    sf.column_map = {f: inf.column_map[f] for f in MAPPABLE_FIELDS if f in inf.column_map}
+
+
+def _sample(records: list[tuple[int, list[str]]], header_line: int | None, aliases: Aliases) -> list[list[str]]:
+    from procure.extract.spend_infer import PROFILE_ROWS
+
+    out = []
+    for start, cells in records:
+        if header_line is not None and start <= header_line:
+            continue
+        if sum(1 for c in cells if c.strip()) < 2 or _is_header(cells, aliases):
+            continue  # blank, a lone total or note, a repeated header
+        out.append(cells)
+        if len(out) >= PROFILE_ROWS:
+            break
+    return out
 
 
 def read_spend_file(
@@ -610,33 +999,50 @@ def read_spend_file(
     overrides: dict[str, Any] | None = None,
     aliases_path: Path | None = None,
     sha256: str | None = None,
+    limits: Limits | None = None,
 ) -> SpendFile:
     """Sniff ``path`` (one pass over the bytes plus a look at the first records).
 
     ``sha256``: the file's digest when the caller already has it (the landing zone hashed the
-    file while copying it); otherwise the scan computes it.
+    file while copying it); otherwise the scan computes it. ``limits``: size caps (default
+    :func:`procure.extract.sniff.default_limits`).
+
+    The header is found by its names or its shape, and the essential roles (amount, payment
+    date or period, payee) are inferred from the header and the values together
+    (:mod:`procure.extract.spend_infer`); ``sf.column_evidence()`` says what was chosen and why.
+    A file with no amount, no date and no known period, or an ambiguous amount or date, raises
+    :class:`SpendFileError` naming the file, the header seen, the roles found and missing, and
+    the override that would fix it.
 
     ``overrides`` (per-council configuration) may set ``encoding``, ``delimiter``,
     ``header_line`` (1-based physical line), ``columns`` (canonical field or None per
     position, for header-less files), ``date_format`` (strptime format, 'dayfirst' or
-    'monthfirst') and ``column_map`` (canonical field -> header as found; wins over the
-    aliases). Raises :class:`SpendFileError` with the file name and the fix.
+    'monthfirst'), ``column_map`` (canonical field -> header as found; wins over the
+    inference), ``period`` ('YYYY-MM' or 'Q2 2024': the period of a file with no date column)
+    and ``max_quarantine_share`` (default :data:`MAX_QUARANTINE_SHARE`).
     """
     path = Path(path)
     overrides = dict(overrides or {})
     _check_overrides(path, overrides)
     if not path.is_file():
         raise SpendFileError(f"{path}: file not found")
+    limits = limits or default_limits()
     aliases = load_aliases(aliases_path)
     compression = detect_compression(path)
+    if compression == "xlsx":
+        from procure.extract.spend_xlsx import read_workbook
+
+        return read_workbook(path, overrides, aliases, sha256 or sha256_of(path), limits)
     hasher = hashlib.sha256() if compression == "none" and sha256 is None else None
-    with open_decompressed(path, compression) as raw:
+    with open_decompressed(path, compression, limits) as raw:
         scan = scan_encoding(raw, hasher)  # an uncompressed file is hashed in the same pass
     digest = sha256 or (hasher.hexdigest() if hasher is not None else sha256_of(path))
     if scan.bytes_read == 0:
         raise SpendFileError(f"{path.name}: file is empty")
     encoding = overrides.get("encoding") or scan.encoding
     double_encoded = scan.double_encoded and not overrides.get("encoding")
+    if overrides.get("encoding"):
+        scan.mixed = False
 
     sf = SpendFile(
         path=path,
@@ -651,6 +1057,9 @@ def read_spend_file(
         double_encoded=double_encoded,
         date_format=overrides.get("date_format"),
         _aliases=aliases,
+        limits=limits,
+        scan=scan,
+        max_quarantine_share=float(overrides.get("max_quarantine_share", MAX_QUARANTINE_SHARE)),
     )
     with sf._text() as text:
         sample = [line for _, line in zip(range(SNIFF_LINES), text, strict=False)]
@@ -658,61 +1067,38 @@ def read_spend_file(
 
     columns_override = overrides.get("columns")
     header_line = overrides.get("header_line")
-    header_cells: list[str] | None = None
     with sf._text() as text:
-        records = _records(text, sf.delimiter, path.name)
-        if header_line is not None:
-            for start, cells in records:
-                if start == header_line:
-                    header_cells = cells
-                    break
-                if start > header_line:
-                    break
-            if header_cells is None:
-                raise SpendFileError(
-                    f"{path.name}: overrides['header_line'] = {header_line} is not the start of a record "
-                    "(past the end of the file, or inside a multi-line cell)"
-                )
-        elif columns_override is None:
-            header_line, header_cells = _find_header(path.name, records, aliases)
-        else:
-            width = 0
-            for n, (_, cells) in enumerate(records):
-                width = max(width, len(cells))
-                if n >= SNIFF_LINES:
-                    break
-
-    if header_cells is not None:
-        if double_encoded:
-            header_cells = [_repair_mojibake(c) for c in header_cells]
-        sf.original_columns = _dedupe_names(header_cells)
-    else:
-        sf.original_columns = [f"col_{i}" for i in range(1, max(width, len(columns_override)) + 1)]
-    sf.header_line = header_line
-    sf.preamble_lines = header_line - 1 if header_line else 0
+        records = []
+        for start, cells in _records(text, sf.delimiter, path.name, limits):
+            records.append((start, cells))
+            if len(records) >= HEADER_SCAN_RECORDS:
+                break
+    header: _Header | None = None
+    if header_line is not None:
+        found = [cells for start, cells in records if start == header_line]
+        if not found:
+            raise SpendFileError(
+                f"{path.name}: overrides['header_line'] = {header_line} is not the start of a record "
+                "(past the end of the file, or inside a multi-line cell)"
+            )
+        header = _Header(
+            header_line,
+            found[0],
+            "overrides['header_line']",
+            [(s_, c) for s_, c in records if s_ < header_line and not _is_blank(c)],
+        )
+    elif columns_override is None:
+        header = _find_header(path.name, records, aliases)
+        header_line = header.line
 
     if columns_override is not None:
-        column_map = {f: sf.original_columns[i] for i, f in enumerate(columns_override) if f}
+        width = max((len(c) for _, c in records[:SNIFF_LINES]), default=0)
+        sf.original_columns = [f"col_{i}" for i in range(1, max(width, len(columns_override)) + 1)]
     else:
-        column_map, _ = map_columns(sf.original_columns, aliases)
-    for fname, original in (overrides.get("column_map") or {}).items():
-        if original is None:
-            column_map.pop(fname, None)
-            continue
-        matches = [c for c in sf.original_columns if c == original] or [
-            c for c in sf.original_columns if compact_header(c) == compact_header(original)
-        ]
-        if not matches:
-            raise SpendFileError(
-                f"{path.name}: overrides['column_map'][{fname!r}] = {original!r} is not a column of this file; "
-                f"columns are {sf.original_columns}"
-            )
-        column_map[fname] = matches[0]
-    if "amount_gbp" not in column_map:
-        raise SpendFileError(
-            f"{path.name}: no amount column among {sf.original_columns}; add its spelling to amount_gbp in "
-            f"{aliases.source} or set overrides['column_map']['amount_gbp']"
-        )
-    sf.column_map = {f: column_map[f] for f in MAPPABLE_FIELDS if f in column_map}
-    sf.scan = scan
+        assert header is not None
+        cells = [_repair_mojibake(c) for c in header.cells] if double_encoded else header.cells
+        sf.original_columns = _dedupe_names(cells)
+    sf.header_line = header_line
+    sf.preamble_lines = header_line - 1 if header_line else 0
+    _settle_roles(sf, header, _sample(records, header_line, aliases), overrides, aliases)
     return sf
