@@ -25,7 +25,17 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 
-from procure.assets import DEFAULT_ARGS, MARTS, NO_RETRY, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND, WRITER_POOL, limits
+from procure.assets import (
+    BUILD_PRIORITY,
+    DEFAULT_ARGS,
+    MARTS,
+    NO_RETRY,
+    RAW_CONTRACTS,
+    RAW_NOTICES,
+    RAW_SPEND,
+    WRITER_POOL,
+    limits,
+)
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"
@@ -44,7 +54,7 @@ def procure_warehouse() -> str:
     catchup=False,
     max_active_runs=1,
     tags=["transform", "dbt"],
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **BUILD_PRIORITY},
     doc_md=__doc__,
     user_defined_macros={"procure_warehouse": procure_warehouse},
 )

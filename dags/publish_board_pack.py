@@ -16,7 +16,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, limits
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
 
 
 @dag(
@@ -27,7 +27,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, lim
     catchup=False,
     max_active_runs=1,
     tags=["publish", "board"],
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **PUBLISH_PRIORITY},
     params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$")},
     doc_md=__doc__,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, limits
+from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
 
 
 @dag(
@@ -24,7 +24,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, WRITER_POOL, lim
     catchup=False,
     max_active_runs=1,
     tags=["publish", "transparency"],
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **PUBLISH_PRIORITY},
     params={"fiscal_year": Param(None, type=["null", "integer"])},
     doc_md=__doc__,
 )

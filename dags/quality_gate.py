@@ -9,7 +9,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL, limits
+from procure.assets import DEFAULT_ARGS, GATE_PRIORITY, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL, limits
 
 
 @dag(
@@ -18,7 +18,7 @@ from procure.assets import DEFAULT_ARGS, GATED_MARTS, MARTS, NO_RETRY, WRITER_PO
     catchup=False,
     max_active_runs=1,
     tags=["quality", "great-expectations"],
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **GATE_PRIORITY},
     doc_md=__doc__,
 )
 def quality_gate():

@@ -23,7 +23,7 @@ WRITER_POOL = "duckdb_writer"  # one slot: DuckDB allows one writer per file
 #: aside and swapped in whole. Change them here.
 TIMEOUTS = {
     "list": timedelta(minutes=10),  # list the new files of every council (reads the manifest)
-    "load_file": timedelta(minutes=30),  # one spend file or contract register (the reader's caps bound it)
+    "load_batch": timedelta(hours=1),  # a batch of councils' files (~256 MB, about a minute; tasks.plan_spend)
     "harvest": timedelta(hours=2),  # one run of OCDS windows; the watermark keeps what completed
     "transform": timedelta(hours=1),  # supplier resolution, seeds, one dbt model, the cross-model tests
     "gate": timedelta(minutes=30),  # every Great Expectations checkpoint
@@ -35,6 +35,19 @@ def limits(kind: str) -> dict[str, timedelta]:
     """``execution_timeout`` for a task of ``kind`` (a key of ``TIMEOUTS``): ``@task(**limits("gate"))``."""
     return {"execution_timeout": TIMEOUTS[kind]}
 
+
+def _priority(weight: int) -> dict:
+    # "absolute": Airflow's default rule sums the weights of every task downstream, which would
+    # put the first models of a long dbt graph ahead of a load
+    return {"priority_weight": weight, "weight_rule": "absolute"}
+
+
+#: The order queued tasks take the writer slot in: loads first (an ingest run's batches go in
+#: back to back and its build starts once, after them), then builds, the gate, publishing.
+LOAD_PRIORITY = _priority(40)
+BUILD_PRIORITY = _priority(30)
+GATE_PRIORITY = _priority(20)
+PUBLISH_PRIORITY = _priority(10)
 
 DEFAULT_ARGS = {
     "owner": "data-eng",

@@ -75,6 +75,20 @@ def _run_day(as_of: str | None) -> date:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {as_of!r}", param_hint="--as-of") from exc
 
 
+def _count_inputs(kind: str, councils) -> int:
+    """How many files the councils' drop folders and URLs hold now (the progress bar's total)."""
+    if kind == "spend":
+        from procure.extract.spend_loader import spend_files as listed
+    else:
+        from procure.extract.contracts_loader import register_files as listed
+    total = 0
+    for council in councils:
+        with contextlib.suppress(FileNotFoundError):  # reported by the load itself
+            total += len(listed(council))
+        total += len(council.spend_urls if kind == "spend" else council.contracts_urls)
+    return total
+
+
 def _ingest_files(
     kind: str,
     council_id: str,
@@ -87,55 +101,43 @@ def _ingest_files(
     from datetime import datetime
 
     from procure.config import ConfigError, get_council
+    from procure.progress import load_progress, wanted
 
     try:
         council = get_council(council_id)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    loaded_at = datetime.combine(_run_day(as_of), datetime.min.time())
+    day = _run_day(as_of)
     paths = list(files) or None
     if replaces and len(files) != 1:
         raise click.UsageError("--replaces needs exactly one FILE: the re-issue of the named file(s)")
-    if paths:
-        count = len(paths)
-    elif kind == "spend":
+    if paths is None and kind == "spend":
         from procure.extract.spend_loader import spend_files
 
         try:
-            count = len(spend_files(council)) + len(council.spend_urls)
+            spend_files(council)
         except FileNotFoundError as exc:
             raise click.UsageError(str(exc)) from exc
-    else:
-        from procure.extract.contracts_loader import register_files
-
-        count = len(register_files(council)) + len(council.contracts_urls)
-    with click.progressbar(
-        length=max(count, 1),
-        label=f"{kind} files for {council.id}",
-        file=sys.stderr,
-        show_pos=True,
-        item_show_func=lambda item: item,
-    ) as bar:
-        state = {"rows": 0, "file": ""}
-
-        def on_file(origin: str) -> None:
-            state["file"] = Path(origin).name
-            bar.update(1, state["file"])
-
-        def on_batch(rows: int) -> None:
-            state["rows"] += rows
-            bar.update(0, f"{state['file']} ({state['rows']:,} rows)")
-
+    total = len(paths) if paths else _count_inputs(kind, [council])
+    with load_progress(f"{kind} {council.id}", total, wanted(as_json)) as bar:
         if kind == "spend":
-            from procure.extract.spend_loader import ingest_spend_files
+            from procure import tasks
 
-            results = ingest_spend_files(
-                council, paths, run_id, loaded_at, on_file=on_file, on_batch=on_batch, replaces=replaces
+            run = tasks.ingest_spend(
+                run_id,
+                day,
+                councils=[council.id],
+                files={council.id: paths} if paths else None,
+                on_file=bar.on_file,
+                on_batch=bar.on_batch,
+                replaces=replaces,
             )
+            results = run.results.get(council.id, [])
         else:
             from procure.extract.contracts_loader import ingest_register_files
 
-            results = ingest_register_files(council, paths, run_id, loaded_at, on_file=on_file)
+            loaded_at = datetime.combine(day, datetime.min.time())
+            results = ingest_register_files(council, paths, run_id, loaded_at, on_file=bar.on_file)
     if as_json:
         click.echo(json.dumps({"files": [r.as_json() for r in results]}, indent=2))
     else:
@@ -293,10 +295,14 @@ def ingest_find_a_tender(since: str | None, until: str, base_url: str | None, ru
 def ingest_all(run_id: str, as_of: str | None) -> None:
     """Spend files, contract registers and landed notices for every council (exit 1 if a file was rejected)."""
     from procure import tasks
+    from procure.config import load_councils
+    from procure.progress import load_progress, wanted
 
     day = _run_day(as_of)
+    with load_progress("spend", _count_inputs("spend", load_councils()), wanted()) as bar:
+        spend = tasks.ingest_spend(run_id, day, on_file=bar.on_file, on_batch=bar.on_batch)
     out = {
-        "spend": tasks.ingest_spend(run_id, day),
+        "spend": spend.summary(),
         "contracts": tasks.ingest_contracts(run_id, logical_date=day),
         "notices": tasks.ingest_notices(run_id),
     }

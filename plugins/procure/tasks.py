@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -41,23 +43,105 @@ def _summary(results) -> dict[str, Any]:
     }
 
 
-def ingest_spend(run_id: str, logical_date: date | datetime, warehouse: Path | None = None) -> dict[str, Any]:
-    """Land and load every new or corrected payment file of every council (drop folders and URLs).
+@dataclass
+class SpendIngest:
+    """What one run of :func:`ingest_spend` did: each council's files, in order."""
 
-    A rejected file is recorded in raw.spend_manifest and reported; it does not stop the others.
+    results: dict[str, list] = field(default_factory=dict)  # council id -> [FileResult]
+
+    def summary(self) -> dict[str, Any]:
+        """Per-council counts with each file's account (logs, XCom, ``procure ingest all``)."""
+        return {council_id: _summary(results) for council_id, results in self.results.items()}
+
+    def rejected(self) -> list[str]:
+        """One line per rejected file: its origin and why."""
+        return [f"{r.path}: {r.reason}" for rs in self.results.values() for r in rs if r.status == "rejected"]
+
+
+def ingest_spend(
+    run_id: str,
+    logical_date: date | datetime,
+    warehouse: Path | None = None,
+    *,
+    councils: Iterable[str] | None = None,
+    files: Mapping[str, Sequence[Path | str | dict[str, Any]]] | None = None,
+    on_file: Callable[[str], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    replaces: Sequence[str] = (),
+) -> SpendIngest:
+    """Land and load new or corrected payment files: the one spend ingest path.
+
+    The DAG's mapped load task (one per batch of councils, :func:`plan_spend`), ``procure
+    ingest spend``, ``procure ingest all`` and the benchmark all run this. ``councils``: the
+    council ids to load (default: ``files``' councils, else every configured council).
+    ``files``: council id -> the files to load instead of its drop folder and URLs, as
+    paths (landed here) or as landed files listed by :func:`plan_spend`. One warehouse
+    connection serves the run, each file loads in its own transaction and gets its own
+    manifest row; a rejected file is recorded and reported and does not stop the others.
+    ``on_file``/``on_batch``: progress callbacks (a file started; rows read). ``replaces``:
+    names of loaded files that the one given file re-issues (``--replaces``).
     """
+    from procure.config import get_council
     from procure.extract.spend_loader import iter_council_spend
 
-    out: dict[str, Any] = {}
-    # one warehouse connection for every council (a transaction per file); the next council's
-    # files are landed and read while this one's load
+    if replaces and (files is None or [len(f) for f in files.values()] != [1]):
+        raise ValueError("replaces (--replaces) needs exactly one file to load: the re-issue of the named file(s)")
+    ids = list(councils) if councils is not None else list(files) if files is not None else None
+    chosen = load_councils() if ids is None else [get_council(c) for c in ids]
+    inputs = None
+    if files is not None:
+        inputs = {
+            cid: [_landed_from_item(f, "spend") if isinstance(f, dict) else Path(f) for f in given]
+            for cid, given in files.items()
+        }
+    run = SpendIngest()
     started = time.perf_counter()
-    for council, results in iter_council_spend(load_councils(), run_id, _as_datetime(logical_date), warehouse):
-        out[council.id] = _summary(results)
-        counts = {k: v for k, v in out[council.id].items() if k != "results"}
+    loaded_at = _as_datetime(logical_date)
+    for council, results in iter_council_spend(
+        chosen, run_id, loaded_at, warehouse, inputs=inputs, on_file=on_file, on_batch=on_batch, replaces=replaces
+    ):
+        run.results[council.id] = results
+        counts = {k: v for k, v in _summary(results).items() if k != "results"}
         log.info("spend %s finished in %.1f s: %s", council.id, time.perf_counter() - started, counts)
         started = time.perf_counter()
-    return out
+    return run
+
+
+#: New files per mapped load task of the ingest DAG, in bytes: enough work (~30-60 s) that a
+#: task's start-up (seconds under a real scheduler) stays small beside it, few enough tasks
+#: that a failure names a small batch. A council's files always stay in one batch.
+INGEST_BATCH_BYTES = 256 * 2**20
+
+
+def plan_spend(warehouse: Path | None = None, batch_bytes: int = INGEST_BATCH_BYTES) -> list[dict[str, Any]]:
+    """Land every council's dropped and published payment files; batches of the new ones (for .expand).
+
+    Each batch is ``{"label": ..., "files": {council id: [landed file]}}``, councils in
+    configuration order, about ``batch_bytes`` of new files each: the DAG loads a batch in
+    one task with :func:`ingest_spend`. Councils with nothing new are left out.
+    """
+    from procure.extract.spend_loader import new_landed_files
+
+    return _batches(new_landed_files, "spend", warehouse, batch_bytes)
+
+
+def files_changed(source: str, run_id: str, warehouse: Path | None = None) -> int:
+    """How many files (spend, contracts) or releases (notices) the run loaded: 0 means the raw data is as it was.
+
+    The ingest DAGs emit their raw Asset, and so trigger a warehouse build, only when this is
+    not 0. Read from the warehouse, not from the load tasks' results, so a load that committed
+    files and then failed still counts.
+    """
+    query = {
+        "spend": "select count(*) from raw.spend_manifest where run_id = ? and status <> 'rejected'",
+        "contracts": "select count(*) from raw.contract_manifest where run_id = ? and status <> 'rejected'",
+        "notices": "select count(*) from raw.notice_releases where run_id = ?",
+    }[source]
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(query, [run_id]).fetchone()[0]
+    finally:
+        con.close()
 
 
 def ingest_contracts(
@@ -104,13 +188,32 @@ def _register_councils(warehouse: Path | None = None) -> list:
     return councils
 
 
-def _list_new(new_landed_files, what: str, warehouse: Path | None) -> list[dict[str, Any]]:
+def _batches(new_landed_files, what: str, warehouse: Path | None, batch_bytes: int) -> list[dict[str, Any]]:
     councils = _register_councils(warehouse)
-    items = []
+    batches: list[dict[str, list[dict[str, Any]]]] = []
+    current: dict[str, list[dict[str, Any]]] = {}
+    size = 0
     for council in councils:
-        items += [_landed_item(f) for f in new_landed_files(council, warehouse)]
-    log.info("%d new %s file(s): %s", len(items), what, [i["name"] for i in items])
-    return items
+        items = [_landed_item(f) for f in new_landed_files(council, warehouse)]
+        if not items:
+            continue
+        current[council.id] = items
+        size += sum(i["size_bytes"] for i in items)
+        if size >= batch_bytes:
+            batches.append(current)
+            current, size = {}, 0
+    if current:
+        batches.append(current)
+    out = [{"label": _batch_label(b), "files": b} for b in batches]
+    log.info("%d new %s file(s) in %d batch(es): %s", sum(map(len, batches)), what, len(out), [b["label"] for b in out])
+    return out
+
+
+def _batch_label(batch: dict[str, list[dict[str, Any]]]) -> str:
+    """What the UI shows for a mapped load task: the council (or first and last ones) and the file count."""
+    ids, n = list(batch), sum(len(items) for items in batch.values())
+    files = f"{n} file{'s' if n != 1 else ''}"
+    return f"{ids[0]} ({files})" if len(ids) == 1 else f"{ids[0]} .. {ids[-1]} ({len(ids)} councils, {files})"
 
 
 def _load_one(load_landed, source: str, item: dict[str, Any], run_id: str, logical_date, warehouse) -> dict[str, Any]:
@@ -124,33 +227,17 @@ def _load_one(load_landed, source: str, item: dict[str, Any], run_id: str, logic
     return load_landed(council, landed, run_id, _as_datetime(logical_date), warehouse, item["origin"]).as_json()
 
 
-def list_new_spend_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
-    """Land every council's dropped and published payment files; the ones not loaded yet (for .expand)."""
-    from procure.extract.spend_loader import new_landed_files
-
-    return _list_new(new_landed_files, "spend", warehouse)
-
-
-def load_spend_file(
-    item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
-) -> dict[str, Any]:
-    """Load one landed payment file (one mapped DAG task); the file's account as the CLI prints it."""
-    from procure.extract.spend_loader import load_landed_file
-
-    return _load_one(load_landed_file, "spend", item, run_id, logical_date, warehouse)
-
-
-def list_new_register_files(warehouse: Path | None = None) -> list[dict[str, Any]]:
-    """Land every council's contract register files; the ones the manifest does not know yet."""
+def plan_contracts(warehouse: Path | None = None, batch_bytes: int = INGEST_BATCH_BYTES) -> list[dict[str, Any]]:
+    """Land every council's contract register files; batches of the new ones, as :func:`plan_spend`."""
     from procure.extract.contracts_loader import new_landed_files
 
-    return _list_new(new_landed_files, "contract register", warehouse)
+    return _batches(new_landed_files, "contract register", warehouse, batch_bytes)
 
 
 def load_register_file(
     item: dict[str, Any], run_id: str, logical_date: date | datetime, warehouse: Path | None = None
 ) -> dict[str, Any]:
-    """Load one landed contract register file (one mapped DAG task)."""
+    """Load one landed contract register file (listed by :func:`plan_contracts`); its account."""
     from procure.extract.contracts_loader import load_landed_register
 
     return _load_one(load_landed_register, "contracts", item, run_id, logical_date, warehouse)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import itertools
 import json
 import os
 import subprocess
@@ -216,7 +217,8 @@ def test_warehouse_tasks_use_the_writer_pool(dags, dag_id):
     writers = [t for t in dag.tasks if any(a.uri.startswith("warehouse://") for a in t.outlets)]
     if dag_id in INGEST_DAGS | {"build_warehouse", "quality_gate"}:
         assert writers, f"{dag_id}: no task declares a warehouse:// outlet"
-    readers = dag.tasks if dag_id in PUBLISH_DAGS else []
+    # the ingest DAGs' loads write without an outlet (their raw Asset is emitted once, at the end)
+    readers = dag.tasks if dag_id in PUBLISH_DAGS | INGEST_DAGS else []
     for task in [*writers, *readers]:
         assert task.pool == WRITER_POOL, f"{dag_id}.{task.task_id}: pool {task.pool!r}, expected {WRITER_POOL!r}"
 
@@ -224,9 +226,9 @@ def test_warehouse_tasks_use_the_writer_pool(dags, dag_id):
 # Minutes each task may run (issue 16 item 2), spelled out per task: a task that loses its timeout, or
 # gets one that does not fit its job, fails here. "*": every other task of the DAG (the dbt models).
 EXPECTED_TIMEOUT_MINUTES: dict[str, dict[str, int]] = {
-    "ingest_finance_spend": {"list_new_files": 10, "load_file": 30},
-    "ingest_contract_register": {"list_new_files": 10, "load_file": 30},
-    "ingest_procurement_notices": {"load_notices": 120},
+    "ingest_finance_spend": {"list_new_files": 10, "load_batch": 60, "emit_raw_spend": 10},
+    "ingest_contract_register": {"list_new_files": 10, "load_batch": 60, "emit_raw_contracts": 10},
+    "ingest_procurement_notices": {"load_notices": 120, "emit_raw_notices": 10},
     "build_warehouse": {"resolve_suppliers": 60, "seeds": 60, "cross_model_tests": 60, "*": 60},
     "quality_gate": {"run_checkpoints": 30},
     "publish_board_pack": {"render": 120},
@@ -249,6 +251,38 @@ def test_every_task_has_an_execution_timeout_sized_to_its_job(dags, dag_id):
         )
         seen.add(task.task_id if task.task_id in expected else "*")
     assert seen == set(expected), f"{dag_id}: tasks expected but not found: {set(expected) - seen}"
+
+
+@pytest.mark.parametrize("dag_id", sorted(INGEST_DAGS))
+def test_ingest_dags_emit_their_raw_asset_once_per_run_after_every_load(dags, dag_id):
+    """One asset event per ingest run, so one build: never from a mapped (per-file or per-batch) task.
+
+    The emitting task is a teardown downstream of every other task: it runs whatever the loads'
+    outcome (it skips when nothing changed) and does not decide the run's state, so a failed
+    load still fails the run.
+    """
+    dag = _dag(dags, dag_id)
+    emitters = [t for t in dag.tasks if any(a.uri.startswith("warehouse://raw/") for a in t.outlets)]
+    assert len(emitters) == 1, f"{dag_id}: raw Assets emitted by {[t.task_id for t in emitters]}"
+    [emit] = emitters
+    assert emit.is_teardown and not emit.on_failure_fail_dagrun, f"{dag_id}.{emit.task_id}: not a teardown"
+    assert not getattr(emit, "is_mapped", False) and type(emit).__name__ != "MappedOperator"
+    others = {t.task_id for t in dag.tasks} - {emit.task_id}
+    assert others <= emit.get_flat_relative_ids(upstream=True), f"{dag_id}: {emit.task_id} not after every task"
+
+
+def test_priority_weights_put_loads_before_builds_before_the_gate_before_publishing(dags):
+    """Queued tasks take the one writer slot by weight: an ingest run's loads go in back to back."""
+    ranks = (INGEST_DAGS, {"build_warehouse"}, {"quality_gate"}, PUBLISH_DAGS)
+    weights = []
+    for group in ranks:
+        tasks = [t for d in sorted(group) for t in _dag(dags, d).tasks]
+        for t in tasks:
+            rule = getattr(t.weight_rule, "value", t.weight_rule)
+            assert str(rule).lower().endswith("absolute"), f"{t.dag_id}.{t.task_id}: weight_rule {t.weight_rule!r}"
+        weights.append({t.priority_weight for t in tasks})
+    for higher, lower in itertools.pairwise(weights):
+        assert min(higher) > max(lower), weights
 
 
 # 3. No cycles, inside a DAG or across the asset chain -------------------------------------

@@ -149,3 +149,46 @@ def test_ingest_all_loads_every_council(env):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert (out["spend"]["hyndburn"]["loaded"], out["contracts"]["hyndburn"]["loaded"]) == (1, 1)
+
+
+def _run_with_terminal_stderr(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run `procure` with stderr on a pseudo-terminal (as in an interactive shell); exit code, stdout, stderr."""
+    import os
+    import threading
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen([str(PROCURE), *args], stdout=subprocess.PIPE, stderr=slave, env=env, text=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # keep reading, or a full terminal buffer would block the child
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    stdout = proc.communicate(timeout=300)[0]
+    reader.join(timeout=30)
+    os.close(master)
+    return proc.returncode, stdout, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_spend_progress_bar_on_a_terminal_quiet_with_json_or_a_pipe(env):
+    hyndburn = Path(env["PROCURE_CONFIG"]).parent / "drop" / "spend" / HYNDBURN
+    code, stdout, stderr = _run_with_terminal_stderr(env, "ingest", "spend", "--council", "hyndburn", str(hyndburn))
+    assert code == 0, stderr
+    assert "1/1" in stderr and "files" in stderr and "180 rows" in stderr and "rows/s" in stderr, stderr
+    assert stdout.startswith("loaded")  # the account stays on stdout, the bar on stderr
+
+    code, stdout, stderr = _run_with_terminal_stderr(env, "ingest", "spend", "--council", "hyndburn", "--json")
+    assert code == 0 and json.loads(stdout)["files"][0]["status"] == "unchanged"
+    assert "rows/s" not in stderr  # --json: no bar, even on a terminal
+
+    piped = _procure(env, "ingest", "spend", "--council", "hyndburn")
+    assert piped.returncode == 0 and "rows/s" not in piped.stderr  # not a terminal (a log file, Airflow): no bar

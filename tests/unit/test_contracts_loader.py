@@ -455,10 +455,13 @@ def test_dag_steps_list_new_register_files_once(tmp_path, monkeypatch, sample_di
     monkeypatch.setenv("PROCURE_CONFIG", str(config))
     db = tmp_path / "w.duckdb"
 
-    [item] = tasks.list_new_register_files(db)
+    [batch] = tasks.plan_contracts(db)
+    assert batch["label"] == "norwich (1 file)"
+    [item] = batch["files"]["norwich"]
     assert item["name"] == "contract_register.csv"
     assert tasks.load_register_file(item, "run-1", LOADED_AT, db)["rows_loaded"] == 300
-    assert tasks.list_new_register_files(db) == []
+    assert tasks.files_changed("contracts", "run-1", db) == 1
+    assert tasks.plan_contracts(db) == []
     assert tasks.load_register_file(item, "run-2", LOADED_AT, db)["status"] == "unchanged"
 
 

@@ -540,56 +540,6 @@ def test_council_yaml_keys_for_urls_thresholds_and_per_file_overrides(tmp_path):
         load_councils(path)
 
 
-# --------------------------------------------------------------------------- the DAG's two steps
-
-
-def test_dag_steps_list_new_files_and_load_each_once(tmp_path, monkeypatch, drop, db):
-    from procure import tasks
-
-    config = tmp_path / "councils.yml"
-    config.write_text(f"councils:\n  - id: testshire\n    name: Testshire\n    spend_dir: {drop}\n", encoding="utf-8")
-    monkeypatch.setenv("PROCURE_CONFIG", str(config))
-    (drop / UNDATED).write_bytes(UNDATED_BYTES)
-
-    items = tasks.list_new_spend_files(db)
-    assert sorted(i["name"] for i in items) == sorted([*FILES, UNDATED])
-    results = {i["name"]: tasks.load_spend_file(i, "run-1", LOADED_AT, db) for i in items}
-
-    assert {n: r["status"] for n, r in results.items()} == {**dict.fromkeys(FILES, "loaded"), UNDATED: "rejected"}
-    assert tasks.list_new_spend_files(db) == []  # the next run has nothing to map over
-    assert _query(db, "select council_id, council_name from raw.councils") == [("testshire", "Testshire")]
-    # a mapped task retried after its file was loaded changes nothing
-    assert tasks.load_spend_file(items[0], "run-2", LOADED_AT, db)["status"] == "unchanged"
-
-
-def test_dag_run_maps_one_task_per_file_and_fails_only_the_rejected_one(tmp_path, monkeypatch, airflow_db):
-    """A real dag.test(): the good file loads (and emits RAW_SPEND), the unreadable one fails its own task."""
-    import pendulum
-    from airflow.dag_processing.dagbag import DagBag
-
-    drop = tmp_path / "drop"
-    drop.mkdir()
-    shutil.copyfile(shared_data("spend", HYNDBURN), drop / HYNDBURN)
-    (drop / UNDATED).write_bytes(UNDATED_BYTES)
-    config = tmp_path / "councils.yml"
-    config.write_text(f"councils:\n  - id: testshire\n    name: Testshire\n    spend_dir: {drop}\n", encoding="utf-8")
-    db = tmp_path / "w.duckdb"
-    monkeypatch.setenv("PROCURE_CONFIG", str(config))
-    monkeypatch.setenv("PROCURE_WAREHOUSE", str(db))
-    root = Path(__file__).resolve().parents[2]
-    dag = DagBag(dag_folder=root / "dags" / "ingest_finance_spend.py", safe_mode=False).get_dag("ingest_finance_spend")
-
-    run = dag.test(logical_date=pendulum.datetime(2025, 4, 5, tz="UTC"))
-
-    states = {ti.rendered_map_index: ti.state for ti in run.get_task_instances() if ti.task_id == "load_file"}
-    assert states == {f"testshire/{HYNDBURN}": "success", f"testshire/{UNDATED}": "failed"}
-    assert _query(db, "select source_file, status from raw.spend_manifest order by 1") == [
-        (HYNDBURN, "loaded"),
-        (UNDATED, "rejected"),
-    ]
-    assert _query(db, "select count(*) from raw.spend_lines") == [(180,)]
-
-
 # --------------------------------------------------------------------------- one connection per run
 
 

@@ -34,7 +34,7 @@ import logging
 import lzma
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -616,7 +616,7 @@ def ingest_spend_files(
     ``replaces``: names of loaded files the ONE given file re-issues (``--replaces``).
     """
     files = None if files is None else list(files)
-    if replaces and (files is None or len(files) != 1):
+    if replaces and landed_ahead is None and (files is None or len(files) != 1):
         raise ValueError("replaces (--replaces) needs exactly one file to load: the re-issue of the named file(s)")
     if con is None:
         own = connect_for_ingest(warehouse)
@@ -649,9 +649,18 @@ def ingest_spend_files(
     return results
 
 
-def _land_ahead(council: Council, cursor) -> tuple[list[tuple[str, LandedFile | str]], dict[str, Any]]:
-    """Land a council's files and sniff and prefetch the first window (runs in a worker thread)."""
-    inputs = land_inputs(council)
+def _land_ahead(
+    council: Council, cursor, given: Sequence[Path] | Sequence[LandedFile] | None = None
+) -> tuple[list[tuple[str, LandedFile | str]], dict[str, Any]]:
+    """Land a council's files and sniff and prefetch the first window (runs in a worker thread).
+
+    ``given``: the files to load instead of the drop folder and URLs: paths (landed here) or
+    files already landed (the DAG lands them in its listing task).
+    """
+    if given and all(isinstance(f, LandedFile) for f in given):
+        inputs: list[tuple[str, LandedFile | str]] = [(f.origin, f) for f in given]
+    else:
+        inputs = land_inputs(council, None if given is None else [Path(f) for f in given])
     window = [landed for _, landed in inputs[:PREFETCH_FILES] if not isinstance(landed, str)]
     return inputs, _presniff(cursor, council, window)
 
@@ -662,30 +671,49 @@ def iter_council_spend(
     loaded_at: datetime,
     warehouse: Path | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    inputs: Mapping[str, Sequence[Path] | Sequence[LandedFile]] | None = None,
+    on_file: Callable[[str], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    replaces: Sequence[str] = (),
 ) -> Iterator[tuple[Council, list[FileResult]]]:
     """(council, results) for each council in turn, as :func:`load_council_spend` gives them.
 
     While one council's files load (on ``con``, one transaction per file), a worker thread
     lands the next council's files and reads them through DuckDB (which releases the GIL):
     the two cores each take one side. The worker reads the manifest on its own cursor and
-    never writes the warehouse.
+    never writes the warehouse. ``inputs``: council id -> the files to load instead of its
+    drop folder and URLs (see :func:`_land_ahead`). ``on_file``/``on_batch``: progress.
+    ``replaces``: see :func:`ingest_spend_files` (one council, one file).
     """
     if con is None:
         own = connect_for_ingest(warehouse)
         try:
-            yield from iter_council_spend(councils, run_id, loaded_at, warehouse, own)
+            yield from iter_council_spend(
+                councils, run_id, loaded_at, warehouse, own, inputs, on_file, on_batch, replaces
+            )
         finally:
             own.close()
         return
+    given = inputs or {}
     cursor = con.cursor()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spend-ahead") as pool:
-            ahead = [pool.submit(_land_ahead, c, cursor) for c in councils[:1]]
+            ahead = [pool.submit(_land_ahead, c, cursor, given.get(c.id)) for c in councils[:1]]
             for i, council in enumerate(councils):
                 if i + 1 < len(councils):
-                    ahead.append(pool.submit(_land_ahead, councils[i + 1], cursor))
+                    nxt = councils[i + 1]
+                    ahead.append(pool.submit(_land_ahead, nxt, cursor, given.get(nxt.id)))
                 results = ingest_spend_files(
-                    council, None, run_id, loaded_at, warehouse, con=con, landed_ahead=ahead[i]
+                    council,
+                    None,
+                    run_id,
+                    loaded_at,
+                    warehouse,
+                    on_file,
+                    on_batch,
+                    con=con,
+                    landed_ahead=ahead[i],
+                    replaces=replaces,
                 )
                 ahead[i] = None  # its prefetched rows are loaded: let them go
                 yield council, results
