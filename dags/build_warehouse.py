@@ -1,7 +1,9 @@
 """Builds the dbt warehouse whenever raw data changes, through astronomer-cosmos: one Airflow task per
 dbt model, each running ``dbt build`` on that model (the model, then its data and unit tests), in the order
-of the dbt graph. Supplier names are resolved (raw.supplier_name_matches) and seeds loaded first; tests that span models (relationships, the reconciliation tests) run
-once every model is built; only then is the marts Asset updated for the quality gate.
+of the dbt graph. Supplier names are resolved (raw.supplier_name_matches) and seeds loaded first; after the
+models, the spend forecasts are computed in Python and the marts on them (``tag:forecast``) built; tests that
+span models (relationships, the reconciliation tests) run once every model is built; only then is the marts
+Asset updated for the quality gate.
 
 Every task holds the one-slot ``duckdb_writer`` pool (DuckDB allows one writer). The task graph is
 rendered from dbt's manifest (``dbt_project/target/cosmos/manifest.json``, written at set-up time by
@@ -96,6 +98,8 @@ def build_warehouse():
             test_behavior=TestBehavior.BUILD,
             seed_rendering_behavior=SeedRenderingBehavior.NONE,
             enable_mock_profile=False,
+            # built by the forecasts task, after the forecasting step they read
+            exclude=["tag:forecast"],
         ),
         operator_args={
             "pool": WRITER_POOL,
@@ -107,6 +111,13 @@ def build_warehouse():
         },
     )
 
+    @task(pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
+    def forecasts() -> int:
+        """Spend forecasts (statsmodels, in Python), then the dbt marts built on them (tag:forecast)."""
+        from procure.transform.dbt_build import build_forecasts
+
+        return len(build_forecasts())
+
     @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def cross_model_tests() -> int:
         """Relationships and reconciliation tests, which read several models: the marts pass as a whole."""
@@ -114,7 +125,7 @@ def build_warehouse():
 
         return len(run_tests())
 
-    resolve_suppliers() >> seeds() >> models >> cross_model_tests()
+    resolve_suppliers() >> seeds() >> models >> forecasts() >> cross_model_tests()
 
 
 build_warehouse()

@@ -36,6 +36,11 @@ MARTS = (
     "mart_supplier_concentration",
     "mart_off_contract_spend",
     "mart_procurement_kpis",
+    "mart_spend_carbon_estimate",
+    "mart_savings",
+    "mart_social_value",
+    "mart_spend_forecast",
+    "mart_contract_renewals",
 )
 
 

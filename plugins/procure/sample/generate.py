@@ -888,6 +888,11 @@ def _tender_block(
     if route == "Open tender" and value >= 214_904:
         route = "Open tender (above threshold)"
     method, details = METHODS[route]
+    # an rng of its own, so these draws leave every other generated value as it was
+    local = random.Random(f"tender|{tender_id}")
+    if method in ("open", "selective"):
+        # a competed procurement's published estimate differs from what it is awarded for
+        value = (value * Decimal(str(round(local.uniform(0.92, 1.2), 3)))).quantize(Decimal(1000))
     amount: int | float = int(value) if value == value.to_integral() else float(value)
     if rng.randrange(100) < 6:
         amount = rng.choice([0, 1])  # placeholder values, as published
@@ -923,7 +928,25 @@ def _tender_block(
             "vcse": category.key in ("homeless", "housing_assoc", "leisure", "events"),
         },
         "mainProcurementCategory": _main_category(category),
+        **_award_criteria(local, method, value),
     }
+
+
+def _award_criteria(local: random.Random, method: str, value: Decimal) -> dict:
+    """Award criteria as notices publish them: a weighted breakdown per lot (Find a Tender's award
+    criteria breakdown) for larger competed procurements, free text for smaller ones."""
+    if method not in ("open", "selective"):
+        return {}
+    social = local.choice([5, 10, 10, 15, 20])
+    quality = local.choice([30, 40])
+    if value < 100_000:
+        return {"awardCriteriaDetails": f"Price {100 - quality - social}%, Quality {quality}%, Social value {social}%"}
+    criteria = [
+        {"type": "price", "name": "Price", "numbers": [{"number": 100 - quality - social}]},
+        {"type": "quality", "name": "Quality", "numbers": [{"number": quality}]},
+        {"type": "quality", "name": "Social value", "description": "National TOMs", "numbers": [{"number": social}]},
+    ]
+    return {"lots": [{"id": "1", "awardCriteria": {"criteria": criteria}}]}
 
 
 def _release(

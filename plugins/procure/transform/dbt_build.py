@@ -52,12 +52,30 @@ def run_dbt(args: list[str], target: str = "duckdb", warehouse: Path | None = No
     return lines
 
 
+# Models built on the forecasting step's output (procure.transform.forecast): they wait for it.
+FORECAST_SELECTOR = "tag:forecast"
+
+
 def build(target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False) -> list[str]:
-    """``dbt build``: seeds, models, data tests and unit tests, in dependency order.
+    """``dbt build``: seeds, models, data tests and unit tests, in dependency order; then the forecasts.
 
     fct_spend is incremental by source file; ``full_refresh`` rebuilds it from scratch.
     """
-    return run_dbt(["build", *(["--full-refresh"] if full_refresh else [])], target=target, warehouse=warehouse)
+    flags = ["--full-refresh"] if full_refresh else []
+    lines = run_dbt(["build", "--exclude", FORECAST_SELECTOR, *flags], target=target, warehouse=warehouse)
+    return lines + build_forecasts(target=target, warehouse=warehouse)
+
+
+def build_forecasts(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
+    """The forecasting step, then the marts built on it (``tag:forecast``) and their tests.
+
+    Forecasting needs statsmodels, and dbt Python models do not run on PostgreSQL, so it runs here,
+    between two dbt invocations, against the same target (see procure.transform.forecast).
+    """
+    from procure.transform.forecast import write_forecasts
+
+    write_forecasts(target=target, warehouse=warehouse)
+    return run_dbt(["build", "--select", FORECAST_SELECTOR], target=target, warehouse=warehouse)
 
 
 def seed(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
