@@ -65,6 +65,22 @@ def header_words(name: str) -> list[str]:
     return _WORDS.findall(_CAMEL.sub(" ", name).lower())
 
 
+def header_role_words(cells: Sequence[str]) -> set[str]:
+    """Which essential roles the words of a header row point at: 'amount', 'date', 'payee'."""
+    found: set[str] = set()
+    for cell in cells:
+        ws = set(header_words(cell))
+        if not ws:
+            continue
+        if ws & _AMOUNT_WORDS and not ws & _ID_WORDS:
+            found.add("amount")
+        if "date" in ws or any(ws & keys for keys, _ in _DATE_RANK[:3]):
+            found.add("date")
+        if ws & _SUPPLIER_WORDS and not ws & _NOT_SUPPLIER:
+            found.add("payee")
+    return found
+
+
 def is_total_label(text: str | None) -> bool:
     """``Total``, ``Grand Total``, ``Sub-total:``: a label, not a payee (``Total Gas & Power`` is a payee)."""
     return bool(text) and bool(_TOTAL_LABEL.match(text))

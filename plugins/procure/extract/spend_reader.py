@@ -258,8 +258,16 @@ def map_columns(columns: list[str], aliases: Aliases) -> tuple[dict[str, str], i
 
 
 def _is_header(cells: list[str], aliases: Aliases) -> bool:
+    """A header by its names: known spellings, or words (``Net``, ``Clearing Date``, ``Payee``) in a row of words."""
     mapping, known = map_columns(cells, aliases)
-    return known >= 2 and "amount_gbp" in mapping and ("payment_date" in mapping or "supplier_name" in mapping)
+    if known >= 2 and "amount_gbp" in mapping and ("payment_date" in mapping or "supplier_name" in mapping):
+        return True
+    if not _header_like(cells):
+        return False
+    from procure.extract.spend_infer import header_role_words
+
+    roles = header_role_words(cells)
+    return "amount" in roles and ("date" in roles or "payee" in roles)
 
 
 def _dedupe_names(cells: list[str]) -> list[str]:
@@ -516,14 +524,20 @@ class SpendFile:
 
     def _iter_sheets(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         """A workbook: each sheet with payment lines, through its own row builder; one record index."""
-        from procure.extract.spend_xlsx import sheet_records
+        from procure.extract.spend_xlsx import open_workbook, sheet_records
 
         stats = self.new_stats()
         batch: list[dict[str, Any]] = []
         index = 0
-        for part in self.sheets:
-            builder = _RowBuilder(part)
-            for start, cells in sheet_records(self.path, part.sheet_name, self.limits or default_limits()):
+        with open_workbook(self.path) as wb:
+            rows = (
+                (part, start, cells)
+                for part in self.sheets
+                for start, cells in sheet_records(self.path, part.sheet_name, self.limits or default_limits(), wb)
+            )
+            builders = {id(part): _RowBuilder(part) for part in self.sheets}
+            for part, start, cells in rows:
+                builder = builders[id(part)]
                 if part.header_line is not None and start <= part.header_line:
                     if start < part.header_line:
                         stats["rows_read"] += 1
@@ -706,7 +720,13 @@ def _check_overrides(path: Path, overrides: dict[str, Any]) -> None:
 
 def _data_like(cells: list[str]) -> tuple[str, str] | None:
     """(a date, an amount) if the record reads like a payment line."""
-    dates = [c for c in cells if looks_like_date(c) or (_PERIODISH.search(c) and parse_period(c))]
+    dates = [
+        c
+        for c in cells
+        if looks_like_date(c)
+        or (_US_DATE.match(c) and parse_date(c, "monthfirst")[0])
+        or (_PERIODISH.search(c) and parse_period(c))
+    ]
     if not dates:
         return None
     amounts = [c for c in cells if c not in dates and looks_like_amount(c) and re.search(r"[.,£]", c)]
@@ -714,6 +734,7 @@ def _data_like(cells: list[str]) -> tuple[str, str] | None:
 
 
 _PERIODISH = re.compile(r"[A-Za-z]|^\d{6}$")
+_US_DATE = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{4}\s*$")
 
 
 def _header_like(cells: list[str]) -> bool:

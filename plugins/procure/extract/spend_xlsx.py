@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -62,14 +63,18 @@ def _open(path: Path):
     from openpyxl import load_workbook
 
     try:
-        return load_workbook(path, read_only=True, data_only=True)
+        # keep_links=False: a workbook's cached external-link tables can dwarf its data (and are not read)
+        return load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise SpendFileError(f"{path.name}: cannot open the workbook ({type(exc).__name__}: {exc})") from exc
 
 
-def sheet_records(path: Path, sheet: str, limits: Limits) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells as text) for each row of one sheet; trailing empty cells dropped."""
-    wb = _open(path)
+def sheet_records(path: Path, sheet: str, limits: Limits, wb: Any = None) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells as text) for each row of one sheet; trailing empty cells dropped.
+
+    ``wb``: the workbook already open (opening one costs more than reading a sheet)."""
+    own = wb is None
+    wb = _open(path) if own else wb
     try:
         ws = wb[sheet]
         for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
@@ -83,11 +88,29 @@ def sheet_records(path: Path, sheet: str, limits: Limits) -> Iterator[tuple[int,
                 )
             yield n, cells
     finally:
+        if own:
+            wb.close()
+
+
+@contextmanager
+def open_workbook(path: Path) -> Iterator[Any]:
+    wb = _open(path)
+    try:
+        yield wb
+    finally:
         wb.close()
 
 
 def read_workbook(path: Path, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits) -> SpendFile:
     """A SpendFile whose ``sheets`` are the workbook's sheets with payment lines, each sniffed on its own."""
+    _check_size(path, limits)
+    with open_workbook(path) as wb:
+        return _sniff_sheets(path, wb, overrides, aliases, sha256, limits)
+
+
+def _sniff_sheets(
+    path: Path, wb: Any, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits
+) -> SpendFile:
     from procure.extract.spend_reader import (
         HEADER_SCAN_RECORDS,
         MAX_QUARANTINE_SHARE,
@@ -98,12 +121,7 @@ def read_workbook(path: Path, overrides: dict[str, Any], aliases: Aliases, sha25
         _settle_roles,
     )
 
-    _check_size(path, limits)
-    wb = _open(path)
-    try:
-        names = list(wb.sheetnames)
-    finally:
-        wb.close()
+    names = list(wb.sheetnames)
     parent = SpendFile(
         path=path,
         sha256=sha256,
@@ -124,7 +142,7 @@ def read_workbook(path: Path, overrides: dict[str, Any], aliases: Aliases, sha25
     skipped: dict[str, str] = {}
     for name in names:
         records = []
-        for rec in sheet_records(path, name, limits):
+        for rec in sheet_records(path, name, limits, wb):
             records.append(rec)
             if len(records) >= HEADER_SCAN_RECORDS:
                 break
