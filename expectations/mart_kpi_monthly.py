@@ -9,7 +9,19 @@ import great_expectations.expectations as gxe
 from expectations._common import critical
 
 TABLE = "marts.mart_kpi_monthly"
-SHARES = ("on_contract_share", "local_share", "sme_share", "vcse_share", "classified_share")
+SHARES = (
+    "on_contract_share",
+    "local_share",
+    "sme_share",
+    "vcse_share",
+    "classified_share",
+    "local_coverage",
+    "sme_coverage",
+    "vcse_coverage",
+    "local_share_of_all_spend",
+    "sme_share_of_all_spend",
+    "vcse_share_of_all_spend",
+)
 
 
 def build(ctx: dict[str, Any]) -> list:

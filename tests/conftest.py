@@ -41,6 +41,7 @@ MARTS = (
     "mart_social_value",
     "mart_spend_forecast",
     "mart_contract_renewals",
+    "mart_contract_expiry",
 )
 
 

@@ -14,12 +14,18 @@ end
 {%- endmacro %}
 
 {#- rag_status for one KPI column of mart_procurement_kpis: the KPI from `actuals`, its target, tolerance and
-    direction from `targets` (columns <kpi>_target, <kpi>_tolerance, <kpi>_direction). -#}
-{% macro kpi_rag(kpi, actuals='measured', targets='targets') -%}
+    direction from `targets` (columns <kpi>_target, <kpi>_tolerance, <kpi>_direction). With `coverage` (the
+    share of spend the KPI is measured on), no RAG when it is below var('share_coverage_floor'): a share of
+    the little that is known is not judged against a target. -#}
+{% macro kpi_rag(kpi, actuals='measured', targets='targets', coverage=none) -%}
+{%- if coverage is not none -%}
+case when coalesce({{ coverage }}, 0) < {{ var('share_coverage_floor') }} then null else
+{%- endif %}
 {{ rag_status(
     actuals ~ '.' ~ kpi,
     targets ~ '.' ~ kpi ~ '_target',
     targets ~ '.' ~ kpi ~ '_tolerance',
     targets ~ '.' ~ kpi ~ '_direction'
 ) }}
+{%- if coverage is not none %} end{% endif -%}
 {%- endmacro %}

@@ -198,11 +198,11 @@ def test_numbers_equal_the_marts(browser_page, pack):
             now, prev = pk[MONTH][key], pk[date(2025, 2, 1)][key]
             target, status = pk[MONTH][f"{key}_target"], pk[MONTH][f"{key}_rag"]
             assert _num(row[1]) == now, key
-            assert _num(row[2]) == target, key
+            assert _num(row[4]) == target, key
             if status:
-                assert row[3]["text"] == status.upper(), key
-            assert _num(row[4]) == (None if now is None or prev is None else now - prev), key
-            assert row[5]["value"] in ("", None)  # no March 2024 in the sample: shown as –, never invented
+                assert row[5]["text"] == status.upper(), key
+            assert _num(row[6]) == (None if now is None or prev is None else now - prev), key
+            assert row[7]["value"] in ("", None)  # no March 2024 in the sample: shown as –, never invented
         # spend: month, previous month and financial year to date
         spend = {r[0]["text"]: _num(r[1]) for r in t["spend"]}
         assert spend["March 2025"] == kpi[MONTH][cols.index("total_spend_gbp")]
@@ -221,11 +221,12 @@ def test_numbers_equal_the_marts(browser_page, pack):
                 assert values == [None] * len(values)
             else:
                 assert sum(values) == kpi[month][cols.index("total_spend_gbp")]
-        # shares over time
+        # shares over time, each with its coverage
         for row in t["shares"]:
             month = next(m for m in kpi if f"{m:%b %y}" == row[0]["text"])
             assert [_num(c) for c in row[1:]] == [
-                kpi[month][cols.index(k)] for k in ("local_share", "sme_share", "vcse_share")
+                kpi[month][cols.index(k)]
+                for k in ("local_share", "local_coverage", "sme_share", "sme_coverage", "vcse_share", "vcse_coverage")
             ]
         # top 10 suppliers, financial year to date, redacted payees excluded
         top = q(
@@ -237,11 +238,13 @@ def test_numbers_equal_the_marts(browser_page, pack):
         )
         assert [(r[0]["text"], _num(r[1]), _num(r[3])) for r in t["suppliers"]] == [(n, s, c) for n, s, c in top]
         assert sum(_num(r[1]) for r in t["categories"]) == ytd
-        # contract pipeline and risks
-        for panel, band in (("pipeline_0_6", "0-6 months"), ("pipeline_6_12", "6-12 months")):
+        # contract pipeline: the rows of mart_contract_expiry for the month, most spend at risk first (12 shown)
+        for panel, band in (("pipeline_0_6", "0-6 months"), ("pipeline_6_12", "6-12 months"), ("lapsed", "lapsed")):
             expected = q(
-                "select contract_ref, contract_value_gbp, spend_to_date_gbp from marts.fct_contract_portfolio "
-                "where expiry_band = ? order by end_date, contract_ref",
+                "select contract_ref, contract_value_gbp, spend_at_risk_gbp from marts.mart_contract_expiry "
+                "where month = ? and expiry_band = ? "
+                "order by spend_at_risk_gbp desc, contract_value_gbp desc nulls last, contract_ref limit 12",
+                MONTH,
                 band,
             )
             assert [(r[0]["text"], _num(r[4]), _num(r[5])) for r in t[panel]] == expected

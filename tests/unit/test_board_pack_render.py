@@ -28,10 +28,10 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
         "supplier_name": EVIL,
         "end_date": date(2025, 6, 30),
         "contract_value_gbp": Decimal("1000.00"),
-        "spend_to_date_gbp": Decimal("100.00"),
+        "spend_at_risk_gbp": Decimal("100.00"),
     }
     return {
-        "council": {"id": "x", "name": "Example Council", "board_name": board_name},
+        "council": {"id": "x", "name": "Example Council", "board_name": board_name, "local_postcode_prefixes": ["EX1"]},
         "month": MONTH,
         "fy_start": date(2024, 4, 1),
         "kpi_month": {
@@ -47,8 +47,13 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
                 "key": "local_share",
                 "label": "Local spend share",
                 "value": Decimal("0.1"),
+                "coverage": Decimal("0.7"),
+                "share_of_all_spend": Decimal("0.07"),
+                "coverage_floor": Decimal("0.8"),
+                "below_coverage_floor": True,
                 "target": Decimal("0.4"),
-                "rag": "red",
+                "target_source": "seed",
+                "rag": "none",
                 "change_month": None,
                 "last_year": None,
                 "change_year": None,
@@ -61,7 +66,17 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
             "groups": ["Housing"],
             "values": {"Housing": dict.fromkeys(months, Decimal(200))},
         },
-        "shares": [{"month": MONTH, "local_share": Decimal("0.1"), "sme_share": None, "vcse_share": None}],
+        "shares": [
+            {
+                "month": MONTH,
+                "local_share": Decimal("0.1"),
+                "local_coverage": Decimal("0.7"),
+                "sme_share": None,
+                "sme_coverage": None,
+                "vcse_share": None,
+                "vcse_coverage": None,
+            }
+        ],
         "suppliers": [supplier],
         "top10_share": Decimal("0.5"),
         "categories": [
@@ -73,10 +88,12 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
                 "top_supplier_share": Decimal(1),
             }
         ],
-        "pipeline": {"0-6 months": [contract], "6-12 months": []},
+        "pipeline": {"0-6 months": [contract], "6-12 months": [], "lapsed": []},
+        "procurement_kpis": {"contracts_expiring_6m": 1, "value_expiring_6m_gbp": Decimal("1000.00")},
         "risks": [],
         "offcontract": [],
         "offcontract_total": Decimal(0),
+        "offcontract_after_end": Decimal(0),
         "awards": [],
         "awards_from": date(2025, 1, 1),
         "quality": {
@@ -119,7 +136,7 @@ def test_the_section_list_and_the_template_files_agree():
 
 def test_an_unknown_name_in_a_template_is_an_error_not_a_blank():
     data = _figures()
-    del data["kpi_month"]["pcard_spend_gbp"]
+    del data["kpi_month"]["pcard_spend_gbp"]  # a figure the template needs
     with pytest.raises(Exception, match="pcard_spend_gbp"):
         render_html(data)
 
@@ -128,3 +145,10 @@ def test_contents_lists_every_section_in_order():
     html = render_html(_figures())
     toc = re.findall(r'<li><a href="#([a-z_]+)">', html)
     assert toc == [s.id for s in SECTIONS]
+
+
+def test_a_share_below_the_coverage_floor_shows_no_status_and_its_coverage():
+    html = render_html(_figures())
+    assert '<span class="rag rag-none">NO STATUS</span>' in html
+    assert "No status is given when coverage is below 80.0%" in html
+    assert "EX1" in html  # what "local" means

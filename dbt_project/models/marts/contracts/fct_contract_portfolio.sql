@@ -1,27 +1,15 @@
-{#- Every contract: the register's, plus Contracts Finder / FTS awards of the council that no register
-    row cites (a register row citing the notice's ocid or notice id is the same contract, and is kept once,
-    as the register row, flagged as published). Dates are measured against the latest payment the council
-    has loaded (the as-at date), not the wall clock, so a rebuild of the same data gives the same answer.
+{#- Every contract (int_contracts_unioned: the register's, plus CF/FTS awards no register row cites), with
+    the spend fct_spend attributed to it. Dates are measured against the latest payment the council has
+    loaded (the as-at date), not the wall clock, so a rebuild of the same data gives the same answer.
 
-    Spend to date: for register contracts, the payments fct_spend matched to the contract; for award-only
-    contracts, payments to the supplier within the award's dates that no register contract covers. -#}
+    Each payment is attributed to at most one contract (fct_spend.contract_id / outside_contract_id), so no
+    pound is counted twice: spend to date is what was paid under the contract while it was live; spend after
+    end is what was paid to the supplier after the contract ended that no live contract covered. -#}
 with
 
-register as (
+contracts as (
 
-    select * from {{ ref('int_contracts_supplier_keyed') }}
-
-),
-
-awards as (
-
-    select * from {{ ref('int_notice_awards_council_keyed') }}
-
-),
-
-releases as (
-
-    select * from {{ ref('stg_contracts_finder__releases') }}
+    select * from {{ ref('int_contracts_unioned') }}
 
 ),
 
@@ -37,81 +25,6 @@ off_contract as (
 
 ),
 
-published as (
-
-    -- a register may cite the ocid or the Contracts Finder notice id
-    select
-        ocid as notice_ref,
-        min(ocid) as ocid
-    from releases
-    group by ocid
-    union all
-    select
-        notice_id as notice_ref,
-        min(ocid) as ocid
-    from releases
-    where notice_id <> ocid
-    group by notice_id
-
-),
-
-award_only as (
-
-    select awards.*
-    from awards
-    where not exists (
-        select 1
-        from register
-        where
-            register.council_id = awards.council_id
-            and (register.notice_id = awards.ocid or register.notice_id = awards.notice_id)
-    )
-
-),
-
-contracts as (
-
-    select
-        register.contract_id,
-        'register' as contract_source,
-        register.council_id,
-        register.contract_ref,
-        published.ocid,
-        register.supplier_id,
-        register.supplier_name,
-        register.title,
-        register.service_area,
-        register.procurement_category,
-        register.procurement_route,
-        register.total_value_gbp,
-        cast(register.start_date as date) as start_date,
-        cast(register.end_date as date) as end_date,
-        register.extension_options,
-        published.notice_ref is not null as is_published_on_cf_fts
-    from register
-    left join published on register.notice_id = published.notice_ref
-    union all
-    select
-        award_contract_id as contract_id,
-        'cf_fts' as contract_source,
-        council_id,
-        award_id as contract_ref,
-        ocid,
-        supplier_id,
-        supplier_name,
-        title,
-        cast(null as varchar) as service_area,
-        cast(null as varchar) as procurement_category,
-        procurement_method as procurement_route,
-        value_gbp as total_value_gbp,
-        contract_start_date as start_date,
-        contract_end_date as end_date,
-        cast(null as varchar) as extension_options,
-        true as is_published_on_cf_fts
-    from award_only
-
-),
-
 as_at as (
 
     select
@@ -122,7 +35,7 @@ as_at as (
 
 ),
 
-register_spend as (
+contract_spend as (
 
     select
         contract_id,
@@ -133,35 +46,14 @@ register_spend as (
 
 ),
 
-award_spend as (
-
-    select
-        award_only.award_contract_id as contract_id,
-        sum(spend.amount_gbp) as spend_to_date_gbp
-    from award_only
-    inner join spend
-        on
-            award_only.council_id = spend.council_id
-            and award_only.supplier_id = spend.supplier_id
-            and spend.contract_id is null
-            and spend.payment_date >= coalesce(award_only.contract_start_date, award_only.award_date)
-            and spend.payment_date <= coalesce(award_only.contract_end_date, spend.payment_date)
-    group by award_only.award_contract_id
-
-),
-
 spend_after_end as (
 
     select
-        contracts.contract_id,
-        sum(spend.amount_gbp) as spend_after_end_gbp
-    from contracts
-    inner join spend
-        on
-            contracts.council_id = spend.council_id
-            and contracts.supplier_id = spend.supplier_id
-            and contracts.end_date < spend.payment_date
-    group by contracts.contract_id
+        outside_contract_id as contract_id,
+        sum(amount_gbp) as spend_after_end_gbp
+    from spend
+    where contract_attribution = 'after_contract_end'
+    group by outside_contract_id
 
 ),
 
@@ -179,7 +71,7 @@ measured as (
 
     select
         contracts.*,
-        coalesce(register_spend.spend_to_date_gbp, award_spend.spend_to_date_gbp, 0) as spend_to_date_gbp,
+        coalesce(contract_spend.spend_to_date_gbp, 0) as spend_to_date_gbp,
         coalesce(spend_after_end.spend_after_end_gbp, 0) as spend_after_end_gbp,
         as_at.as_at_date,
         {{ dbt.datediff('as_at.as_at_date', 'contracts.end_date', 'day') }}
@@ -187,8 +79,7 @@ measured as (
         recurring_off_contract.supplier_id is not null as has_recurring_off_contract_spend
     from contracts
     left join as_at on contracts.council_id = as_at.council_id
-    left join register_spend on contracts.contract_id = register_spend.contract_id
-    left join award_spend on contracts.contract_id = award_spend.contract_id
+    left join contract_spend on contracts.contract_id = contract_spend.contract_id
     left join spend_after_end on contracts.contract_id = spend_after_end.contract_id
     left join recurring_off_contract
         on

@@ -1,9 +1,10 @@
 {#- The board pack's KPIs per council and month, each share with its target (seed kpi_targets) and a
     RAG status (macro rag_status: green meets the target, amber within the seed's tolerance, red beyond it,
-    null when the KPI is unknown).
+    null when the KPI is unknown). The local, SME and VCSE shares are measured on the spend whose status is
+    known: below var('share_coverage_floor') of gross spend known, they get no RAG.
 
-    Expiring contracts are counted as at the end of the month: contracts (register and CF/FTS) that have
-    started and end within the next 6 / 12 months. New awards are CF/FTS awards of the council dated in the
+    Expiring contracts are counted as at the end of the month from mart_contract_expiry: contracts (register
+    and CF/FTS) that have started and end within the next 6 / 12 months. New awards are CF/FTS awards of the council dated in the
     month. Rows quarantined are those the spend reader rejected from the month's files. -#}
 with
 
@@ -13,9 +14,9 @@ monthly as (
 
 ),
 
-portfolio as (
+expiry as (
 
-    select * from {{ ref('fct_contract_portfolio') }}
+    select * from {{ ref('mart_contract_expiry') }}
 
 ),
 
@@ -37,40 +38,18 @@ kpi_targets as (
 
 ),
 
-months as (
+expiring as (
 
+    -- counted from the rows the board pack lists (mart_contract_expiry), so the two agree
     select
         council_id,
         month,
-        cast({{ dbt.dateadd('month', 1, 'month') }} as date) as next_month
-    from monthly
-
-),
-
-expiring as (
-
-    select
-        months.council_id,
-        months.month,
-        sum(case when portfolio.end_date < {{ dbt.dateadd('month', 6, 'months.next_month') }} then 1 else 0 end)
-            as contracts_expiring_6m,
-        sum(
-            case
-                when portfolio.end_date < {{ dbt.dateadd('month', 6, 'months.next_month') }}
-                    then portfolio.contract_value_gbp
-                else 0
-            end
-        ) as value_expiring_6m_gbp,
-        count(*) as contracts_expiring_12m,
-        sum(portfolio.contract_value_gbp) as value_expiring_12m_gbp
-    from months
-    inner join portfolio
-        on
-            months.council_id = portfolio.council_id
-            and (portfolio.start_date is null or months.next_month > portfolio.start_date)
-            and months.next_month <= portfolio.end_date
-            and portfolio.end_date < {{ dbt.dateadd('month', 12, 'months.next_month') }}
-    group by months.council_id, months.month
+        sum(case when expiry_band = '0-6 months' then 1 else 0 end) as contracts_expiring_6m,
+        sum(case when expiry_band = '0-6 months' then contract_value_gbp else 0 end) as value_expiring_6m_gbp,
+        sum(case when expiry_band <> 'lapsed' then 1 else 0 end) as contracts_expiring_12m,
+        sum(case when expiry_band <> 'lapsed' then contract_value_gbp else 0 end) as value_expiring_12m_gbp
+    from expiry
+    group by council_id, month
 
 ),
 
@@ -158,6 +137,12 @@ measured as (
         monthly.local_share,
         monthly.sme_share,
         monthly.vcse_share,
+        monthly.local_coverage,
+        monthly.sme_coverage,
+        monthly.vcse_coverage,
+        monthly.local_share_of_all_spend,
+        monthly.sme_share_of_all_spend,
+        monthly.vcse_share_of_all_spend,
         monthly.on_contract_share,
         monthly.classified_share,
         coalesce(expiring.contracts_expiring_6m, 0) as contracts_expiring_6m,
@@ -190,6 +175,13 @@ final as (
         cast(measured.local_share as decimal(9, 6)) as local_share,
         cast(measured.sme_share as decimal(9, 6)) as sme_share,
         cast(measured.vcse_share as decimal(9, 6)) as vcse_share,
+        cast(measured.local_coverage as decimal(9, 6)) as local_coverage,
+        cast(measured.sme_coverage as decimal(9, 6)) as sme_coverage,
+        cast(measured.vcse_coverage as decimal(9, 6)) as vcse_coverage,
+        cast(measured.local_share_of_all_spend as decimal(9, 6)) as local_share_of_all_spend,
+        cast(measured.sme_share_of_all_spend as decimal(9, 6)) as sme_share_of_all_spend,
+        cast(measured.vcse_share_of_all_spend as decimal(9, 6)) as vcse_share_of_all_spend,
+        cast({{ var('share_coverage_floor') }} as decimal(9, 4)) as share_coverage_floor,
         cast(measured.on_contract_share as decimal(9, 6)) as on_contract_share,
         cast(measured.classified_share as decimal(9, 6)) as classified_share,
         cast(measured.contracts_expiring_6m as bigint) as contracts_expiring_6m,
@@ -201,11 +193,11 @@ final as (
         cast(measured.rows_quarantined as bigint) as rows_quarantined,
         cast(measured.quarantine_share as decimal(9, 6)) as quarantine_share,
         cast(targets.local_share_target as decimal(9, 4)) as local_share_target,
-        {{ kpi_rag('local_share') }} as local_share_rag,
+        {{ kpi_rag('local_share', coverage='measured.local_coverage') }} as local_share_rag,
         cast(targets.sme_share_target as decimal(9, 4)) as sme_share_target,
-        {{ kpi_rag('sme_share') }} as sme_share_rag,
+        {{ kpi_rag('sme_share', coverage='measured.sme_coverage') }} as sme_share_rag,
         cast(targets.vcse_share_target as decimal(9, 4)) as vcse_share_target,
-        {{ kpi_rag('vcse_share') }} as vcse_share_rag,
+        {{ kpi_rag('vcse_share', coverage='measured.vcse_coverage') }} as vcse_share_rag,
         cast(targets.on_contract_share_target as decimal(9, 4)) as on_contract_share_target,
         {{ kpi_rag('on_contract_share') }} as on_contract_share_rag,
         cast(targets.quarantine_share_target as decimal(9, 4)) as quarantine_share_target,

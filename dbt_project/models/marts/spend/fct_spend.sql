@@ -46,7 +46,7 @@ councils as (
 
 contracts as (
 
-    select * from {{ ref('int_contracts_supplier_keyed') }}
+    select * from {{ ref('int_contracts_unioned') }}
 
 ),
 
@@ -73,7 +73,9 @@ reference_fingerprint as materialized (
                         || '|' || council_id
                         || '|' || coalesce(supplier_id, '?')
                         || '|' || coalesce(cast(cast(start_date as date) as varchar), '?')
-                        || '|' || coalesce(cast(cast(end_date as date) as varchar), '?'),
+                        || '|' || coalesce(cast(cast(end_date as date) as varchar), '?')
+                        || '|' || coalesce(procurement_category, '?')
+                        || '|' || coalesce(service_area, '?'),
                         ',' order by contract_id
                     )
                 from contracts
@@ -150,21 +152,53 @@ changed_lines as not materialized (
 
 contract_match as (
 
-    -- the live contract with the supplier on the payment date; the one ending last wins
+    {#- Each payment goes to at most one of the supplier's contracts. A contract live on the payment date
+        first (no start date: no lower bound; no end date: open-ended); among several live ones, the one whose
+        register category is the line's ProClass level 1, then the one of the line's service area, then the
+        one ending last. Only a payment no live contract covers is off contract: after the end of the
+        supplier's contract that ended last before it, or else before the start of the one starting next. -#}
     select
         changed_lines.spend_line_id,
         contracts.contract_id,
+        case
+            when
+                changed_lines.payment_date >= coalesce(contracts.start_date, changed_lines.payment_date)
+                and changed_lines.payment_date <= coalesce(contracts.end_date, changed_lines.payment_date)
+                then 'on_contract'
+            when changed_lines.payment_date > contracts.end_date then 'after_contract_end'
+            else 'before_contract_start'
+        end as contract_attribution,
         row_number() over (
             partition by changed_lines.spend_line_id
-            order by contracts.end_date desc, contracts.contract_id asc
+            order by
+                case
+                    when
+                        changed_lines.payment_date >= coalesce(contracts.start_date, changed_lines.payment_date)
+                        and changed_lines.payment_date <= coalesce(contracts.end_date, changed_lines.payment_date)
+                        then 1
+                    when changed_lines.payment_date > contracts.end_date then 2
+                    else 3
+                end,
+                case
+                    when upper(trim(contracts.procurement_category)) = upper(changed_lines.category_l1) then 1 else 2
+                end,
+                case
+                    when upper(trim(contracts.service_area)) = upper(trim(changed_lines.service_area)) then 1 else 2
+                end,
+                case
+                    when changed_lines.payment_date > contracts.end_date then contracts.end_date
+                end desc nulls last,
+                case
+                    when changed_lines.payment_date < contracts.start_date then contracts.start_date
+                end asc nulls last,
+                contracts.end_date desc nulls first,
+                contracts.contract_id asc
         ) as rank_in_line
     from changed_lines
     inner join contracts
         on
             changed_lines.council_id = contracts.council_id
             and changed_lines.supplier_id = contracts.supplier_id
-            and changed_lines.payment_date >= contracts.start_date
-            and changed_lines.payment_date <= coalesce(contracts.end_date, changed_lines.payment_date)
 
 ),
 
@@ -192,8 +226,12 @@ final as (
         suppliers.is_local,
         suppliers.is_sme,
         suppliers.is_vcse,
-        contract_match.contract_id,
-        contract_match.contract_id is not null as is_on_contract,
+        case when contract_match.contract_attribution = 'on_contract' then contract_match.contract_id end
+            as contract_id,
+        coalesce(contract_match.contract_attribution = 'on_contract', false) as is_on_contract,
+        coalesce(contract_match.contract_attribution, 'no_contract') as contract_attribution,
+        case when contract_match.contract_attribution <> 'on_contract' then contract_match.contract_id end
+            as outside_contract_id,
         changed_lines.source_file,
         changed_lines.source_line,
         changed_lines.build_fingerprint

@@ -24,6 +24,12 @@ final as (
         {{ gross_share('is_local') }} as local_share,
         {{ gross_share('is_sme') }} as sme_share,
         {{ gross_share('is_vcse') }} as vcse_share,
+        {{ gross_coverage('is_local') }} as local_coverage,
+        {{ gross_coverage('is_sme') }} as sme_coverage,
+        {{ gross_coverage('is_vcse') }} as vcse_coverage,
+        {{ gross_share_of_all('is_local') }} as local_share_of_all_spend,
+        {{ gross_share_of_all('is_sme') }} as sme_share_of_all_spend,
+        {{ gross_share_of_all('is_vcse') }} as vcse_share_of_all_spend,
         {{ gross_share("category_l1 <> 'Unclassified'") }} as classified_share
     from spend
     group by council_id, payment_month, fiscal_year

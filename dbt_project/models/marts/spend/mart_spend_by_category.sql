@@ -19,7 +19,10 @@ by_supplier as (
         supplier_id,
         sum(amount_gbp) as spend_gbp,
         count(*) as line_count,
-        sum(case when is_on_contract then amount_gbp else 0 end) as on_contract_spend_gbp
+        sum(case when is_on_contract then amount_gbp else 0 end) as on_contract_spend_gbp,
+        sum(case when not is_on_contract then amount_gbp else 0 end) as off_contract_spend_gbp,
+        sum(case when contract_attribution = 'after_contract_end' then amount_gbp else 0 end)
+            as after_contract_end_gbp
     from spend
     group by council_id, payment_month, fiscal_year, category_l1, category_l2, supplier_id
 
@@ -36,7 +39,9 @@ final as (
         cast(sum(spend_gbp) as decimal(18, 2)) as total_spend_gbp,
         cast(sum(line_count) as bigint) as line_count,
         cast(count(supplier_id) as bigint) as supplier_count,
-        cast(sum(on_contract_spend_gbp) as decimal(18, 2)) as on_contract_spend_gbp
+        cast(sum(on_contract_spend_gbp) as decimal(18, 2)) as on_contract_spend_gbp,
+        cast(sum(off_contract_spend_gbp) as decimal(18, 2)) as off_contract_spend_gbp,
+        cast(sum(after_contract_end_gbp) as decimal(18, 2)) as after_contract_end_gbp
     from by_supplier
     group by council_id, payment_month, fiscal_year, category_l1, category_l2
 

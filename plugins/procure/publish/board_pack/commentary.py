@@ -36,6 +36,16 @@ def commentary(data: dict[str, Any]) -> list[str]:
             else ""
         )
         target = f", {position} the {pct(k['target'])} target" if k["target"] is not None else ""
+        if k.get("coverage") is not None:
+            target = (
+                f" of the spend whose status is known ({pct(k['coverage'])} of spend; "
+                f"{pct(k['share_of_all_spend'])} of all spend)"
+                + (
+                    f": too little is known for a status against the {pct(k['target'])} target"
+                    if k.get("below_coverage_floor") and k["target"] is not None
+                    else target
+                )
+            )
         if k["change_month"] is None:
             out.append(f"{k['label']} was {pct(k['value'])}{target}.")
         elif k["change_month"] == 0:
@@ -43,14 +53,24 @@ def commentary(data: dict[str, Any]) -> list[str]:
         else:
             verb = "rose" if k["change_month"] > 0 else "fell"
             out.append(f"{k['label']} {verb} {_pts(k['change_month'])} points to {pct(k['value'])}{target}.")
-    p = data["pipeline"]
-    n6 = len(p["0-6 months"])
+    pk = data.get("procurement_kpis") or {}
+    n6 = pk.get("contracts_expiring_6m") or 0
     if n6:
-        value = sum((c["contract_value_gbp"] or 0) for c in p["0-6 months"])
         out.append(
-            f"{n6} contract{'s' if n6 != 1 else ''} worth {gbp(value)} expire{'s' if n6 == 1 else ''} "
-            "within six months and need a decision on re-procurement or extension."
+            f"{n6} contract{'s' if n6 != 1 else ''} worth {gbp(pk['value_expiring_6m_gbp'])} "
+            f"expire{'s' if n6 == 1 else ''} within six months and need a decision on re-procurement or extension."
         )
+    for c in data["pipeline"].get("lapsed", []):
+        if c.get("is_top10_by_value"):
+            out.append(
+                f"{c['title'] or c['contract_ref']} ({c['supplier_name']}), one of the ten largest contracts by value "
+                f"({gbp(c['contract_value_gbp'])}), ended on {c['end_date']:%d %B %Y}"
+                + (
+                    f"; {gbp(c['spend_at_risk_gbp'])} has been paid to the supplier since with no live contract."
+                    if c["spend_at_risk_gbp"]
+                    else "."
+                )
+            )
     if data["risks"]:
         over = sum(1 for r in data["risks"] if r["flag"].startswith("Overspent"))
         late = sum(1 for r in data["risks"] if "after end" in r["flag"].lower())

@@ -70,12 +70,21 @@ def _kpi_rows(con, council: Council, month: date) -> list[dict[str, Any]]:
         spec = specs.get(key) or {"label": key.replace("_", " ").capitalize(), "direction": "higher"}
         now, prev, ly = (mart.get(m, {}).get(key) for m in months)
         row = mart.get(month, {})
+        stem = key.removesuffix("_share")
+        coverage, of_all = row.get(f"{stem}_coverage"), row.get(f"{stem}_share_of_all_spend")
         out.append(
             {
                 "key": key,
                 "label": spec["label"],
                 "value": now,
+                "coverage": coverage,
+                "share_of_all_spend": of_all,
+                "coverage_floor": row.get("share_coverage_floor") if coverage is not None else None,
+                "below_coverage_floor": coverage is not None
+                and row.get("share_coverage_floor") is not None
+                and coverage < row["share_coverage_floor"],
                 "target": row.get(f"{key}_target"),
+                "target_source": "dbt seed kpi_targets",
                 "rag": row.get(f"{key}_rag") or "none",
                 "prev": prev,
                 "change_month": None if now is None or prev is None else now - prev,
@@ -129,7 +138,8 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
 
     shares = _rows(
         con,
-        "select month, local_share, sme_share, vcse_share from marts.mart_kpi_monthly "
+        "select month, local_share, local_coverage, local_share_of_all_spend, sme_share, sme_coverage, "
+        "  sme_share_of_all_spend, vcse_share, vcse_coverage, vcse_share_of_all_spend from marts.mart_kpi_monthly "
         "where council_id = ? and month between ? and ? order by month",
         [cid, first, month],
     )
@@ -157,15 +167,17 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     for c in categories:
         c["share"] = c["spend"] / fytd_total if fytd_total else None
 
+    # contracts to decide on, from the rows mart_procurement_kpis counts: largest spend at risk, then value
+    expiry = _rows(
+        con,
+        "select expiry_band, contract_ref, title, supplier_name, end_date, contract_value_gbp, spend_at_risk_gbp, "
+        "  procurement_route, value_rank, is_top10_by_value "
+        "from marts.mart_contract_expiry where council_id = ? and month = ? "
+        "order by spend_at_risk_gbp desc, contract_value_gbp desc nulls last, contract_ref",
+        [cid, month],
+    )
     pipeline = {
-        band: _rows(
-            con,
-            "select contract_ref, title, supplier_name, end_date, contract_value_gbp, spend_to_date_gbp "
-            "from marts.fct_contract_portfolio where council_id = ? and expiry_band = ? "
-            "order by end_date, contract_ref",
-            [cid, band],
-        )
-        for band in ("0-6 months", "6-12 months")
+        band: [r for r in expiry if r["expiry_band"] == band] for band in ("0-6 months", "6-12 months", "lapsed")
     }
     risks = _rows(
         con,
@@ -180,18 +192,18 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     )
     offcontract = _rows(
         con,
-        "select coalesce(category_l1, 'Unclassified') as category, coalesce(category_l2, '') as subcategory, "
-        "  sum(amount_gbp) as spend, count(distinct supplier_id) as suppliers, count(*) as lines "
-        "from marts.fct_spend where council_id = ? and payment_month between ? and ? and not is_on_contract "
-        "  and not is_credit group by 1, 2 order by spend desc, 1, 2 limit 10",
+        "select category_l1 as category, coalesce(category_l2, '') as subcategory, "
+        "  sum(off_contract_spend_gbp) as spend, sum(after_contract_end_gbp) as after_end "
+        "from marts.mart_spend_by_category where council_id = ? and month between ? and ? "
+        "group by 1, 2 having sum(off_contract_spend_gbp) <> 0 order by spend desc, 1, 2 limit 10",
         [cid, start, month],
     )
-    offcontract_total = _rows(
+    offcontract_totals = _rows(
         con,
-        "select sum(amount_gbp) as spend from marts.fct_spend where council_id = ? and payment_month between ? and ? "
-        "and not is_on_contract and not is_credit",
+        "select sum(off_contract_spend_gbp) as spend, sum(after_contract_end_gbp) as after_end "
+        "from marts.mart_spend_by_category where council_id = ? and month between ? and ?",
         [cid, start, month],
-    )[0]["spend"]
+    )[0]
     awards_from = add_months(month, -2)
     awards = _rows(
         con,
@@ -206,7 +218,12 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
 
     quality = _collect_quality(con, council, month)
     data = {
-        "council": {"id": cid, "name": council.name, "board_name": council.board_name},
+        "council": {
+            "id": cid,
+            "name": council.name,
+            "board_name": council.board_name,
+            "local_postcode_prefixes": list(council.local_postcode_prefixes),
+        },
         "month": month,
         "fy_start": start,
         "kpi_month": kpi[0],
@@ -218,6 +235,9 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
             "ytd_lines": ytd["lines"],
         },
         "kpis": _kpi_rows(con, council, month),
+        "procurement_kpis": _rows(
+            con, "select * from marts.mart_procurement_kpis where council_id = ? and month = ?", [cid, month]
+        )[0],
         "trend": {"months": months, "loaded": loaded_months, "groups": groups, "values": trend},
         "shares": shares,
         "suppliers": suppliers,
@@ -226,7 +246,8 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "pipeline": pipeline,
         "risks": risks,
         "offcontract": offcontract,
-        "offcontract_total": offcontract_total,
+        "offcontract_total": offcontract_totals["spend"],
+        "offcontract_after_end": offcontract_totals["after_end"],
         "awards": awards,
         "awards_from": awards_from,
         "quality": quality,

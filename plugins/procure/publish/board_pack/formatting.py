@@ -43,7 +43,7 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "count": count,
     "text": text,
     "code": text,  # references and dates: never wrapped
-    "rag": lambda v: "" if v is None else str(v).upper(),  # a RAG status, shown as a coloured badge
+    "rag": lambda v: "NO STATUS" if v in (None, "none") else str(v).upper(),  # a RAG status, as a coloured badge
 }
 NUMERIC_KINDS = frozenset({"gbp", "pct", "points", "count"})
 

@@ -20,6 +20,7 @@ from procure.publish import charts
 from procure.publish.board_pack.formatting import FORMATS, NUMERIC_KINDS, count, day, gbp, month_label, pct
 
 RISKS_SHOWN = 15  # contract-risk rows on the pack (largest exposure first); the count covers all
+ROWS_SHOWN = 12  # rows of a long contract list on the pack (most at risk first); the rest are in the extracts
 
 
 @dataclass(frozen=True)
@@ -131,5 +132,6 @@ def render_html(con_or_data, council: Council | None = None, month: date | None 
             charts=draw_charts(data),
             share_targets=_share_targets(data),
             risks_shown=RISKS_SHOWN,
+            rows_shown=ROWS_SHOWN,
         )
     )

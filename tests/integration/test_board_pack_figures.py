@@ -1,0 +1,223 @@
+"""Every headline figure of the board pack, recomputed from the marts (issue 15 item 2).
+
+The pack is rendered from a real gate-passed warehouse built from the sample; this test reads the
+figures back out of the HTML (``data-value`` on every number) and checks each against the mart
+column it must come from, with SQL of its own. Then the contract figures: the portfolio, the
+off-contract mart and the pack split the same pounds (issue 15 item 1), and the local / SME / VCSE
+shares carry their coverage and get no RAG below the floor (item 3). No browser needed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import duckdb
+import pytest
+from conftest import gated_warehouse
+
+MONTH = date(2025, 3, 1)
+FY_START = date(2024, 4, 1)
+
+
+class PackReader(HTMLParser):
+    """Tables (by data-panel: rows of cells) and named figures (data-figure) of the pack's HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[dict]]] = {}
+        self.figures: dict[str, dict] = {}
+        self.text: list[str] = []
+        self._panel: str | None = None
+        self._in_body = False
+        self._cell: dict | None = None
+        self._figure: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self._panel = a.get("data-panel")
+            self.tables[self._panel] = []
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.tables[self._panel].append([])
+        elif tag == "td" and self._in_body:
+            self._cell = {"text": "", "value": a.get("data-value"), "kind": a.get("data-kind")}
+        elif "data-figure" in a:
+            self._figure = {"text": "", "value": a["data-value"], "kind": a["data-kind"]}
+            self.figures[a["data-figure"]] = self._figure
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self._cell["text"] = self._cell["text"].strip()
+            self.tables[self._panel][-1].append(self._cell)
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag in ("b", "span") and self._figure is not None:
+            self._figure = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell["text"] += data
+        if self._figure is not None:
+            self._figure["text"] += data
+
+
+def _num(cell: dict) -> Decimal | None:
+    return None if cell["value"] in (None, "") else Decimal(cell["value"])
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory, sample_dir):
+    warehouse = gated_warehouse(tmp_path_factory, sample_dir)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PROCURE_CONFIG", str(warehouse.parent / "councils.yml"))
+        from procure.config import get_council
+        from procure.publish.board_pack import collect, render_html
+
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            html = render_html(collect(con, get_council("norwich"), MONTH))
+        finally:
+            con.close()
+    reader = PackReader()
+    reader.feed(html)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield {"html": html, "pack": reader, "con": con}
+    con.close()
+
+
+def _one(con, sql: str, *params):
+    return con.execute(sql, list(params)).fetchall()[0]
+
+
+def test_headline_figures_are_mart_columns(pack):
+    con, p = pack["con"], pack["pack"]
+    kpi = dict(
+        zip(
+            [d[0] for d in con.execute("select * from marts.mart_procurement_kpis limit 0").description],
+            _one(con, "select * from marts.mart_procurement_kpis where council_id = 'norwich' and month = ?", MONTH),
+            strict=True,
+        )
+    )
+    monthly = _one(
+        con,
+        "select line_count, supplier_count, credit_gbp, redacted_spend_gbp, pcard_spend_gbp "
+        "from marts.mart_kpi_monthly where council_id = 'norwich' and month = ?",
+        MONTH,
+    )
+    ytd = _one(
+        con,
+        "select sum(total_spend_gbp) from marts.mart_kpi_monthly where council_id = 'norwich' and month between ? and ?",
+        FY_START,
+        MONTH,
+    )[0]
+    f = {k: _num(v) for k, v in p.figures.items()}
+    assert f["spend_month"] == kpi["total_spend_gbp"]
+    assert f["spend_ytd"] == ytd
+    assert (f["lines_month"], f["suppliers_month"]) == (kpi["line_count"], kpi["suppliers_paid"]) == monthly[:2]
+    spend = {r[0]["text"]: _num(r[1]) for r in p.tables["spend"]}
+    assert spend["March 2025"] == kpi["total_spend_gbp"]
+    assert spend["Credits this month (already deducted above)"] == monthly[2]
+    assert spend["Payments to redacted payees this month"] == monthly[3]
+    assert spend["Procurement-card spend this month"] == monthly[4]
+    # the KPI table: value, coverage, share of all spend, target and status from mart_procurement_kpis
+    rows = {r[0]["text"]: r for r in p.tables["kpis"]}
+    for key, label in (("local", "Local spend share"), ("sme", "SME spend share"), ("vcse", "VCSE spend share")):
+        row = rows[label]
+        assert _num(row[1]) == kpi[f"{key}_share"]
+        assert _num(row[2]) == kpi[f"{key}_coverage"]
+        assert _num(row[3]) == kpi[f"{key}_share_of_all_spend"]
+        assert _num(row[4]) == kpi[f"{key}_share_target"]
+        assert row[5]["text"] == (kpi[f"{key}_share_rag"] or "no status").upper()
+    row = rows["On-contract spend share"]
+    assert (_num(row[1]), _num(row[4]), row[5]["text"]) == (
+        kpi["on_contract_share"],
+        kpi["on_contract_share_target"],
+        kpi["on_contract_share_rag"].upper(),
+    )
+    # contracts expiring: the pack lists exactly the rows the KPI mart counts
+    assert f["pipeline_0_6_count"] == kpi["contracts_expiring_6m"]
+    assert f["pipeline_0_6_count"] + f["pipeline_6_12_count"] == kpi["contracts_expiring_12m"]
+    assert f"{kpi['contracts_expiring_6m']} contracts worth £{kpi['value_expiring_6m_gbp']:,.0f} expire" in pack["html"]
+    # off contract, financial year to date (March is the year's last month): the same pounds in both marts
+    off = _one(
+        con,
+        "select sum(off_contract_spend_gbp), sum(after_contract_end_gbp) from marts.mart_off_contract_spend "
+        "where council_id = 'norwich' and fiscal_year = '2024-25'",
+    )
+    assert (f["offcontract_fytd"], f["offcontract_after_end_fytd"]) == off
+    assert (
+        f["offcontract_fytd"]
+        == _one(
+            con,
+            "select sum(amount_gbp) from marts.fct_spend where council_id = 'norwich' and not is_on_contract "
+            "and payment_month between ? and ?",
+            FY_START,
+            MONTH,
+        )[0]
+    )
+
+
+def test_contract_risks_count_each_payment_once(pack):
+    con, p = pack["con"], pack["pack"]
+    portfolio = _one(
+        con,
+        "select sum(spend_to_date_gbp), sum(spend_after_end_gbp) from marts.fct_contract_portfolio "
+        "where council_id = 'norwich'",
+    )
+    split = _one(
+        con,
+        "select sum(amount_gbp) filter (where is_on_contract), "
+        "sum(amount_gbp) filter (where contract_attribution = 'after_contract_end') "
+        "from marts.fct_spend where council_id = 'norwich'",
+    )
+    after_end = _one(
+        con, "select sum(after_contract_end_gbp) from marts.mart_off_contract_spend where council_id = 'norwich'"
+    )[0]
+    assert portfolio == split
+    assert portfolio[1] == after_end
+    # no contract is charged a payment another live contract of the same supplier covers
+    doubled = _one(
+        con,
+        "select count(*) from marts.fct_spend f join marts.fct_contract_portfolio c "
+        "on c.contract_id = f.outside_contract_id "
+        "where f.contract_attribution = 'after_contract_end' and exists (select 1 from marts.fct_contract_portfolio l "
+        "  where l.council_id = f.council_id and l.supplier_id = f.supplier_id "
+        "  and f.payment_date between coalesce(l.start_date, f.payment_date) and coalesce(l.end_date, f.payment_date))",
+    )[0]
+    assert doubled == 0
+    shown = {r[0]["text"]: (_num(r[5]), _num(r[6])) for r in p.tables["risks"]}
+    expected = {
+        ref: (to_date, after)
+        for ref, to_date, after in con.execute(
+            "select contract_ref, spend_to_date_gbp, spend_after_end_gbp from marts.fct_contract_portfolio "
+            "where council_id = 'norwich' and contract_ref in (select unnest(?))",
+            [list(shown)],
+        ).fetchall()
+    }
+    assert shown == expected
+
+
+def test_shares_show_coverage_and_define_local(pack):
+    p, html = pack["pack"], pack["html"]
+    con = pack["con"]
+    for row in p.tables["shares"]:
+        m = next(
+            m
+            for (m,) in con.execute("select distinct month from marts.mart_kpi_monthly").fetchall()
+            if f"{m:%b %y}" == row[0]["text"]
+        )
+        expected = _one(
+            con,
+            "select local_share, local_coverage, sme_share, sme_coverage, vcse_share, vcse_coverage "
+            "from marts.mart_kpi_monthly where council_id = 'norwich' and month = ?",
+            m,
+        )
+        assert tuple(_num(c) for c in row[1:]) == expected
+    assert "NR1, NR2, NR3" in html  # what "local" means, from the council's configuration
+    assert "not figures from the procurement strategy" in html
