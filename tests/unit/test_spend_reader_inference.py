@@ -347,3 +347,81 @@ def test_csv_module_reads_the_answers_the_same_way():
     body = [r for r in rows[1:] if r and r[0].strip()]
     total = sum(Decimal(r[-1].replace(",", "")) for r in body)
     assert (len(body), total) == EXPECTED[SPEND_MORE / "craven_2017-03_payments-over-500.csv"]
+
+
+# --------------------------------------------------------------------------- the loader: fail loudly
+
+
+def _load(tmp_path, monkeypatch, path: Path, overrides: dict | None = None):
+    from datetime import datetime
+
+    from procure.config import Council
+    from procure.extract.spend_loader import ingest_spend_files
+
+    monkeypatch.setenv("PROCURE_LANDING_DIR", str(tmp_path / "landing"))
+    council = Council(id="testshire", name="Testshire", spend_dir=tmp_path, spend_overrides=overrides or {})
+    db = tmp_path / "w.duckdb"
+    [result] = ingest_spend_files(council, [path], "run-1", datetime(2025, 4, 1), db)
+    return result, db
+
+
+def _count(db: Path, sql: str) -> int:
+    from procure.warehouse import connect
+
+    con = connect(db, read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_file_with_too_many_bad_lines_is_rejected_and_its_lines_kept_in_quarantine(tmp_path, monkeypatch):
+    good = "".join(f"ACME {i} LTD,0{i}/04/2024,10.00\n" for i in range(1, 8))
+    bad = "".join(f"BETA {i} LTD,31/02/2024,5.00\n" for i in range(3))  # 3 of 10 (30 %) impossible dates
+    path = _write(tmp_path, "april.csv", "Supplier Name,Payment Date,Net Amount\n" + good + bad)
+
+    result, db = _load(tmp_path, monkeypatch, path)
+
+    assert result.status == "rejected"
+    assert result.reason.startswith("april.csv: rejected: 3 of 10 payment lines (30%) could not be read")
+    assert "more than the 20% allowed" in result.reason and "'Payment Date'" in result.reason
+    assert _count(db, "select count(*) from raw.spend_lines") == 0  # nothing loaded from it ...
+    assert _count(db, "select count(*) from raw.spend_quarantine") == 3  # ... and nothing lost
+    assert _count(db, "select count(*) from raw.spend_manifest where status = 'rejected'") == 1
+    assert result.as_json()["column_map"]["payment_date"] == "Payment Date"
+
+    # with a looser limit for this council, the same bytes are retried and load
+    again, _ = _load(tmp_path, monkeypatch, path, {"max_quarantine_share": 0.5})
+    assert (again.status, again.rows_loaded, again.rows_quarantined) == ("loaded", 7, 3)
+    assert _count(db, "select count(*) from raw.spend_quarantine") == 3  # replaced, not doubled
+
+
+def test_loaded_with_no_rows_is_impossible(tmp_path, monkeypatch):
+    path = _write(tmp_path, "may.csv", "Supplier Name,Payment Date,Net Amount\nACME LTD,31/02/2024,10.00\n")
+    # the column named by hand, every line quarantined, a limit that allows any share: still rejected
+    overrides = {"max_quarantine_share": 1.0, "column_map": {"payment_date": "Payment Date"}}
+    result, db = _load(tmp_path, monkeypatch, path, overrides)
+    assert result.status == "rejected" and result.rows_loaded == 0
+    assert _count(db, "select count(*) from raw.spend_quarantine") == 1
+    assert _count(db, "select count(*) from raw.spend_files") == 0
+
+
+def test_warnings_precision_and_evidence_reach_the_warehouse(tmp_path, monkeypatch):
+    text = (
+        "Payments for June 2023\nSupplier Name,Net Amount,Irrecoverable VAT\nACME LTD,10.00,Nil\nBETA LTD,5.00,1.00\n"
+    )
+    result, db = _load(tmp_path, monkeypatch, _write(tmp_path, "june.csv", text))
+    assert (result.status, result.rows_loaded, result.rows_with_warnings) == ("loaded", 2, 1)
+    from procure.warehouse import connect
+
+    con = connect(db, read_only=True)
+    try:
+        lines = con.execute(
+            "select payment_date::varchar, date_precision, field_warnings is not null from raw.spend_lines "
+            "order by source_line"
+        ).fetchall()
+        evidence, confidence = con.execute("select column_evidence, map_confidence from raw.spend_files").fetchone()
+    finally:
+        con.close()
+    assert lines == [("2023-06-01", "month", True), ("2023-06-01", "month", False)]
+    assert "title row 1" in json.loads(evidence)["evidence"]["payment_date"] and 0 < confidence <= 1
