@@ -11,7 +11,15 @@ import duckdb
 import pytest
 
 from procure.transform import supplier_match
-from procure.transform.supplier_match import NameRecord, name_key, resolve, same_supplier, similar, write_matches
+from procure.transform.supplier_match import (
+    NameRecord,
+    name_key,
+    resolve,
+    same_supplier,
+    similar,
+    site_parts,
+    write_matches,
+)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "supplier_pairs_labelled.csv"
 REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
@@ -46,7 +54,25 @@ def test_fixture_is_a_real_labelled_set():
     # hard positives and hard negatives of the kinds the issue names
     assert {"ltd_limited", "and_ampersand", "punctuation", "spelling", "trading_as"} <= kinds
     assert {"similar_name", "place_differs", "redacted", "individuals", "council_vs_firm"} <= kinds
+    # a firm named with its establishment, site or department, and one word split in two (issue 12 item 7)
+    assert {"firm_re_site", "firm_dash_site", "site_dash_firm", "firm_bracket_site", "org_department"} <= kinds
+    assert {"health_care_spacing", "site_not_firm", "franchise_place", "other_body"} <= kinds
     assert len({(p["name_a"], p["name_b"]) for p in pairs}) == len(pairs), "duplicate pair"
+
+
+def _file_text(path: Path) -> str:
+    """A real file's text: its bytes as cp1252, or an XLSX workbook's cell strings."""
+    if path.suffix.lower() != ".xlsx":
+        return path.read_bytes().decode("cp1252", errors="replace")
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return "\n".join(
+            str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for v in row if v
+        )
+    finally:
+        book.close()
 
 
 @pytest.mark.skipif(not REAL_DATA.is_dir(), reason="real data samples not present")
@@ -60,7 +86,7 @@ def test_fixture_names_come_from_the_real_files():
             base = REAL_DATA / group
             files = [f for f in base.glob(pattern) if f.is_file()]
             assert files, f"{FIXTURE.name}: no real file for source {source!r}"
-            texts[source] = "\n".join(f.read_bytes().decode("cp1252", errors="replace") for f in files)
+            texts[source] = "\n".join(_file_text(f) for f in files)
         return texts[source]
 
     for p in _pairs():
@@ -147,6 +173,78 @@ def test_trading_as_links_owner_and_trading_name():
 )
 def test_hard_negatives_stay_apart(a, b):
     assert not same_supplier(resolve([NameRecord(a, "x"), NameRecord(b, "x")]), a, b)
+
+
+def _same(a: str, b: str, *others: str) -> bool:
+    names = [a, b, *others]
+    return same_supplier(resolve([NameRecord(n, "spend", "c") for n in names]), a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("ACORN CARE HOMES LTD RE THE BEECHES", "Acorn Care Homes Limited"),  # <firm> re <care home>
+        ("Acorn Care Homes Ltd RE: Beech House", "ACORN CARE HOMES"),
+        ("SEVERN TRENT WATER - 1234567 DEPOT", "Severn Trent Water Ltd"),  # <firm> - <site>
+        ("THE BEECHES - ACORN CARE HOMES", "ACORN CARE HOMES LTD"),  # <site> - <firm>
+        ("ACORN CARE HOMES/THE BEECHES", "Acorn Care Homes"),
+        ("ACORN CARE HOMES (THE BEECHES)", "Acorn Care Homes Ltd"),  # <firm> (<site>)
+        ("ACORN CARE HOMES-THE BEECHES", "Acorn Care Homes Ltd"),
+        ("Meadowbank Health Care", "MEADOWBANK HEALTHCARE LTD"),  # Health Care / Healthcare
+        ("MEADOWBANK HEALTHCARE - ROSE COURT", "Meadowbank Health Care Ltd"),
+        ("WESSEX COUNTY COUNCIL - ADULT SOCIAL CARE", "Wessex County Council"),  # <organisation> <department>
+        ("Wessex County Council (Pension Payments)", "WESSEX COUNTY COUNCIL"),
+        ("WESSEX COUNTY COUNCIL HIGHWAYS DEPARTMENT", "Wessex County Council"),
+        ("Borsetshire Wildlife Trust Eastern Office", "BORSETSHIRE WILDLIFE TRUST"),
+        ("VODAFONE CORPORATE LTD INACTIVE", "Vodafone Corporate Limited"),  # text after a legal form
+    ],
+)
+def test_a_firm_named_with_its_site_or_department_is_the_firm(a, b):
+    assert _same(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("DIXONS OF WESTERHOPE (CALOR GAS)", "CALOR GAS LIMITED"),  # the bracket names a product, not the payee
+        ("FLEX-E-VOUCHERS RE ELDON SQUARE", "ELDON SQUARE"),  # the text after RE is the establishment
+        ("KIRKWOOD COURT C/O HELEN MCARDLE CARE", "HELEN MCARDLE CARE LTD"),  # left of C/O is the payee
+        ("BLUEBIRD CARE (NEWTON ABBOT)", "BLUEBIRD CARE (EXETER)"),  # franchisees named by place
+        ("WESSEX COUNTY COUNCIL PENSION FUND", "Wessex County Council"),  # another body, not a department
+        ("WESSEX COUNCIL FOR VOLUNTARY SERVICE", "WESSEX COUNCIL"),
+        ("BORSETSHIRE WILDLIFE TRUST TRADING LTD", "Borsetshire Wildlife Trust"),
+        ("BARCHESTER HEALTHCARE HOMES LTD RE MEADOW PARK", "BARCHESTER HEALTHCARE LTD"),  # the firm is exact
+    ],
+)
+def test_a_site_agent_or_other_body_does_not_join_a_firm(a, b):
+    assert not _same(a, b)
+
+
+def test_a_name_with_its_site_joins_one_firm_only():
+    """The first piece naming a supplier seen on its own wins: a bracketed former name or a
+    second firm after it does not pull that firm into the same supplier."""
+    names = ["ALLSTAR BUSINESS SOLUTIONS LTD - ARVAL PHH BUSINESS SOLUTIONS", "ALLSTAR BUSINESS SOLUTIONS LTD"]
+    matches = resolve([NameRecord(n, "spend") for n in [*names, "ARVAL PHH BUSINESS SOLUTIONS LTD"]])
+    assert same_supplier(matches, *names)
+    assert not same_supplier(matches, names[1], "ARVAL PHH BUSINESS SOLUTIONS LTD")
+    assert matches[names[0]].rule == "site_part"
+
+
+def test_sites_of_one_registered_firm_or_meter_accounts_join_without_the_bare_name():
+    assert _same("ANGELA COURT LTD (EDENMORE)", "ANGELA COURT LTD (HATHERLEIGH)")
+    assert _same("Water Plus - 4081791400 Canteen", "Water Plus - 6002491027 Playing Fields")
+    assert not _same("Carewatch (North Tyneside)", "Carewatch (Newcastle)")
+
+
+def test_site_parts():
+    assert site_parts("BARCHESTER HEALTHCARE HOMES LTD RE MEADOW PARK") == ["BARCHESTER HEALTHCARE HOMES LTD"]
+    assert site_parts("ROSEMOUNT - FOUR SEASONS HEALTH CARE") == ["ROSEMOUNT", "FOUR SEASONS HEALTH CARE"]
+    assert site_parts("G4S CASH SOLUTIONS (UK) LTD (FORMERLY G4S CASH SERVICES UK LTD)") == [
+        "G4S CASH SOLUTIONS (UK) LTD"
+    ]
+    assert site_parts("BRITISH GAS TRADING LIMITED (ELECTRICITY") == ["BRITISH GAS TRADING LIMITED"]  # cut off
+    assert site_parts("CARE CONCERN (DARLINGTON) LTD") == []  # a bracket inside the registered name
+    assert site_parts("ENTERPRISE RENT-A-CAR UK") == site_parts("E-ON UK") == site_parts("ACME LTD") == []
 
 
 def test_normalisation():
