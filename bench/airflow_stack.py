@@ -64,9 +64,16 @@ class AirflowStack:
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__BASE_URL": self.base,
             "AIRFLOW__API__WORKERS": "1",
+            # the scheduler's log server (default 8793) on a port of this deployment's own
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(port + 10),
+            # a task's calls to the execution API wait longer than the default 5 s on a busy machine
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             # the api-server signs the tasks' tokens; every process must know the same secret
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos keeps dbt's partial-parse file between tasks here (default /tmp/cosmos: shared by every
+            # deployment on the machine, and a file parsed for another warehouse forces a full parse)
+            "AIRFLOW__COSMOS__CACHE_DIR": str(self.home / "cosmos"),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
@@ -150,7 +157,7 @@ class AirflowStack:
         data = None if body is None else json.dumps(body).encode()
         # always http://127.0.0.1:<port>: the URL is built here, never taken from input
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)  # noqa: S310
-        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310
             text = resp.read().decode()
         return json.loads(text) if text else None
 
@@ -174,6 +181,13 @@ class AirflowStack:
         """Every run of the DAG, oldest first: run_id, run_type, state, start/end dates."""
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=run_after")["dag_runs"]
 
+    def all_runs(self) -> dict[str, list[dict[str, Any]]]:
+        """dag_id -> its runs, oldest first (one request for every DAG)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for run in self._request("GET", "/api/v2/dags/~/dagRuns?limit=200&order_by=run_after")["dag_runs"]:
+            out.setdefault(run["dag_id"], []).append(run)
+        return out
+
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=200")["task_instances"]
 
@@ -181,9 +195,15 @@ class AirflowStack:
         """Poll ``done`` until it returns something truthy; StackError with the logs after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while True:
-            result = done()
+            try:
+                result = done()
+            except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:  # a busy api-server: ask again
+                result, last_error = None, exc
+            else:
+                last_error = None
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise StackError(f"timed out after {timeout:.0f} s waiting for {what}{self.log_tails()}")
+                why = f" (last error: {last_error!r})" if last_error else ""
+                raise StackError(f"timed out after {timeout:.0f} s waiting for {what}{why}{self.log_tails()}")
             time.sleep(every)
