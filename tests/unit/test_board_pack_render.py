@@ -108,6 +108,63 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
             "sources": [{"source": "Spend files", "latest": None, "late": True}],
         },
         "commentary": [f"Paid {EVIL}."],
+        "insight": {
+            "fiscal_year": "2024-25",
+            "carbon": {"measured": False, "categories": [], "trend": [], "total_spend": Decimal(200)},
+            "savings": {"measured": False, "by_type": [], "lines": []},
+            "social_value": {
+                "measured": True,
+                "contracts": [
+                    {
+                        "contract_key": "C1",
+                        "title": EVIL,
+                        "supplier_name": EVIL,
+                        "social_value_weight_pct": Decimal(10),
+                        "committed_proxy_gbp": None,
+                        "delivered_proxy_gbp": None,
+                        "delivered_share": None,
+                        "status": "committed, no delivery recorded",
+                    }
+                ],
+                "summary": {
+                    "contracts": 1,
+                    "live_contracts": 1,
+                    "with_weight": 1,
+                    "average_weight": Decimal("0.1"),
+                    "committed": Decimal(0),
+                    "delivered": Decimal(0),
+                    "any_delivered": False,
+                },
+            },
+            "forecast": {
+                "measured": True,
+                "points": [
+                    {
+                        "month": date(2025, 4, 1),
+                        "forecast_gbp": Decimal(200),
+                        "lower_95_gbp": Decimal(150),
+                        "upper_95_gbp": Decimal(250),
+                        "method": "seasonal_naive_one_year",
+                        "history_months": 12,
+                        "backtest_months": 0,
+                        "backtest_wape": None,
+                        "backtest_coverage_95": None,
+                        "last_actual_month": MONTH,
+                    }
+                ],
+                "actual": [{"month": MONTH, "spend": Decimal(200)}],
+                "series": [],
+                "renewals": [
+                    {
+                        "expiry_fiscal_year": "2025-26",
+                        "expiry_quarter": 1,
+                        "contracts": 1,
+                        "run_rate": Decimal(100),
+                        "value": Decimal(300),
+                    }
+                ],
+            },
+        },
     }
 
 
@@ -115,7 +172,7 @@ def test_every_text_is_escaped_and_the_charts_are_inline_svg():
     html = render_html(_figures())
     assert "<script" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Sons" in html
-    assert html.count("<svg ") == 3
+    assert html.count("<svg ") == 4  # trend, shares, suppliers, forecast
 
 
 def test_board_name_comes_from_the_council_configuration(tmp_path):

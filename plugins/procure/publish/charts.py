@@ -186,3 +186,55 @@ def hbar_chart(key: str, title: str, labels: Sequence[str], values: Sequence[flo
         _money_axis(ax, "x")
         ax.margins(x=0.12)
         return _to_svg(fig, key, title, "Ranked horizontal bars; the figures are in the table below.")
+
+
+def band_chart(
+    key: str,
+    title: str,
+    x_labels: Sequence[str],
+    actual: Sequence[float | None],
+    forecast: Sequence[float | None],
+    lower: Sequence[float | None],
+    upper: Sequence[float | None],
+    y_label: str,
+) -> str:
+    """Actual values as a line, then a forecast line inside its shaded prediction interval."""
+    for name, values in (("actual", actual), ("forecast", forecast), ("lower", lower), ("upper", upper)):
+        if len(values) != len(x_labels):
+            raise ValueError(f"{name} has {len(values)} values for {len(x_labels)} labels")
+    nan = float("nan")
+    xs = list(range(len(x_labels)))
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(9.2, 3.4))
+        band = [(x, lo, hi) for x, lo, hi in zip(xs, lower, upper, strict=True) if lo is not None and hi is not None]
+        if band:
+            ax.fill_between(
+                [b[0] for b in band],
+                [b[1] for b in band],
+                [b[2] for b in band],
+                color=PALETTE[4],
+                alpha=0.35,
+                linewidth=0,
+                label="95% prediction interval",
+            )
+        ax.plot(
+            xs, [nan if v is None else v for v in actual], color=PALETTE[0], marker="o", markersize=3, label="Actual"
+        )
+        ax.plot(
+            xs,
+            [nan if v is None else v for v in forecast],
+            color=PALETTE[5],
+            linestyle="--",
+            marker="s",
+            markersize=3,
+            label="Forecast",
+        )
+        step = max(1, len(x_labels) // 12)
+        ax.set_xticks(xs[::step], list(x_labels)[::step])
+        ax.set_title(title, loc="left")
+        ax.set_xlabel("Month")
+        ax.set_ylabel(y_label)
+        _money_axis(ax, "y")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
+        desc = f"Actual then forecast spend, {x_labels[0]} to {x_labels[-1]}, shaded band is the 95% interval"
+        return _to_svg(fig, key, title, desc + "; the figures are in the table below.")

@@ -137,6 +137,55 @@ EXTRACTS: list[Extract] = [
         "Herfindahl-Hirschman index (0-1; above 0.25 is highly concentrated). Gross payments to identified "
         "suppliers only.",
     ),
+    Extract(
+        "carbon_estimate",
+        "Estimated supply-chain emissions by category",
+        "select category_l1, method, sum(spend_gbp) as spend_gbp, "
+        "  sum(spend_in_factor_prices_gbp) as spend_in_factor_prices_gbp, "
+        "  cast(sum(tco2e) * 1000 / nullif(sum(spend_in_factor_prices_gbp) filter (where tco2e is not null), 0) "
+        "    as decimal(12, 6)) as factor_kgco2e_per_gbp, "
+        "  sum(tco2e) as tco2e, min(factor_year) as factor_year, min(price_year) as price_year, "
+        "  bool_and(is_deflated) as is_deflated "
+        "from marts.mart_spend_carbon_estimate where council_id = ? and fiscal_year = ? "
+        "group by 1, 2 order by tco2e desc nulls last, spend_gbp desc, 1, 2",
+        "Spend-based estimate of supply-chain emissions (tCO2e) per category and method; 'not_measured' spend "
+        "has no factor. Uncertain by half or more for any one category.",
+        "mart_spend_carbon_estimate",
+    ),
+    Extract(
+        "savings",
+        "Savings",
+        "select * exclude (council_id) from marts.mart_savings where council_id = ? and fiscal_year = ? "
+        "order by savings_type, savings_gbp desc, savings_id",
+        "Every saving counted in the year, one per row, with the method that measured it.",
+        "mart_savings",
+    ),
+    Extract(
+        "social_value",
+        "Social value committed and delivered",
+        "select * exclude (council_id) from marts.mart_social_value where council_id = ? and ? is not null "
+        "order by contract_key",
+        "Per contract: social value weight in the award criteria and National TOMs proxy value committed and "
+        "delivered; contracts with nothing recorded are not measured and not listed.",
+        "mart_social_value",
+    ),
+    Extract(
+        "spend_forecast",
+        "Spend forecast, next 12 months",
+        "select * exclude (council_id) from marts.mart_spend_forecast where council_id = ? and ? is not null "
+        "order by category_l1 = 'All' desc, category_l1, service_area, month",
+        "The next 12 months after the last loaded month, per category and service area and in total ('All'), "
+        "with 80 % and 95 % prediction intervals and each series' backtest error.",
+        "mart_spend_forecast",
+    ),
+    Extract(
+        "contract_renewals",
+        "Contract renewal pipeline",
+        "select * exclude (council_id) from marts.mart_contract_renewals where council_id = ? and ? is not null "
+        "order by end_date, contract_ref, contract_id",
+        "Contracts ending within 24 months of the last payment loaded, by fiscal quarter, with annual run-rate.",
+        "mart_contract_renewals",
+    ),
 ]
 
 # Descriptions of columns the extracts compute (the marts' own columns come from dbt's manifest).
@@ -190,6 +239,17 @@ Definitions
   its five largest, and the Herfindahl-Hirschman index.
 - Redacted payees: payments the council redacts (for example to individuals) are shown
   as one line, "{redacted}", and never by name.
+- Estimated emissions (carbon_estimate): spend x a spend-based emission factor (kg CO2e
+  per pound) for the supplier's or the category's industry (SIC division); a screening
+  estimate, uncertain by half or more for any one category. 'not_measured' is spend with
+  no factor loaded, never zero emissions.
+- Savings: a competed procurement's published estimate less its award value (cashable);
+  change in the average payment for repeat purchases (indicative); spend avoided by
+  contracts that ended unreplaced (not cashable); savings officers recorded. The method
+  is on every line.
+- Social value: the weight of social value in a notice's award criteria and the National
+  TOMs proxy value committed and delivered, where recorded; otherwise not measured.
+- Spend forecast and contract renewals: as at the last month loaded, not this year's end.
 - Text that a spreadsheet would read as a formula (starting with =, +, -, @, tab or
   carriage return) is prefixed with an apostrophe in the CSV and XLSX files.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from procure.config import Council
 from procure.publish.board_pack.commentary import commentary
+from procure.publish.board_pack.insight import collect_insight
 from procure.publish.safety import check_privacy
 
 TREND_GROUPS = 6  # service areas drawn separately in the trend; the rest are "Other"
@@ -255,6 +256,7 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
     names += [r["supplier_name"] for rows in (*pipeline.values(), risks) for r in rows]
     check_privacy(f"board pack {cid} {month:%Y-%m}", "supplier", names)
+    data.update(collect_insight(con, council, month, start))
     data["commentary"] = commentary(data)
     return data
 

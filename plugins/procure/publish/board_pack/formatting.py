@@ -31,6 +31,10 @@ def count(v: Any) -> str:
     return "–" if v is None else f"{int(v):,}"
 
 
+def tonnes(v: Any) -> str:
+    return "–" if v is None else f"{Decimal(v):,.1f} t"
+
+
 def text(v: Any) -> str:
     return "" if v is None else str(v)
 
@@ -41,11 +45,12 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "pct": pct,
     "points": points,
     "count": count,
+    "tonnes": tonnes,
     "text": text,
     "code": text,  # references and dates: never wrapped
     "rag": lambda v: "NO STATUS" if v in (None, "none") else str(v).upper(),  # a RAG status, as a coloured badge
 }
-NUMERIC_KINDS = frozenset({"gbp", "pct", "points", "count"})
+NUMERIC_KINDS = frozenset({"gbp", "pct", "points", "count", "tonnes"})
 
 
 def month_label(m: date) -> str:

@@ -39,6 +39,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("pipeline", "Contract pipeline and contract risks", "pipeline.html.j2"),
     Section("offcontract", "Off-contract spend hotspots", "offcontract.html.j2"),
     Section("awards", "New contract awards (Contracts Finder / Find a Tender)", "awards.html.j2", page_break=False),
+    Section("carbon", "Estimated supply-chain emissions", "carbon.html.j2"),
+    Section("savings", "Savings", "savings.html.j2"),
+    Section("social_value", "Social value", "social_value.html.j2", page_break=False),
+    Section("forecast", "Spend forecast and contract renewals", "forecast.html.j2"),
     Section("quality", "Data quality", "quality.html.j2"),
 )
 
@@ -110,7 +114,31 @@ def draw_charts(data: dict[str, Any]) -> dict[str, Markup]:
         [float(x["spend"]) for x in sup],
         "Spend (£)",
     )
-    return {"trend": _svg(trend), "shares": _svg(shares), "suppliers": _svg(suppliers)}
+    return {
+        "trend": _svg(trend),
+        "shares": _svg(shares),
+        "suppliers": _svg(suppliers),
+        "forecast": _svg(forecast_chart(data["insight"]["forecast"])),
+    }
+
+
+def forecast_chart(f: dict[str, Any]) -> str:
+    """The last 12 actual months, then the 12-month forecast of the council's total with its 95 % band."""
+    if not f["measured"]:
+        return ""
+    actual, points = f["actual"], f["points"]
+    labels = [month_label(r["month"]) for r in actual] + [month_label(p["month"]) for p in points]
+    pad = [None] * len(actual)
+    return charts.band_chart(
+        "forecast",
+        "Monthly spend: last 12 months and the next 12 forecast",
+        labels,
+        [float(r["spend"]) for r in actual] + [None] * len(points),
+        pad + [float(p["forecast_gbp"]) for p in points],
+        pad + [float(p["lower_95_gbp"]) for p in points],
+        pad + [float(p["upper_95_gbp"]) for p in points],
+        "Spend (£)",
+    )
 
 
 def render_html(con_or_data, council: Council | None = None, month: date | None = None) -> str:
