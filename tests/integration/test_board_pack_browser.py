@@ -40,6 +40,10 @@ SECTIONS = [
     "Contract pipeline and contract risks",
     "Off-contract spend hotspots",
     "New contract awards (Contracts Finder / Find a Tender)",
+    "Estimated supply-chain emissions",
+    "Savings",
+    "Social value",
+    "Spend forecast and contract renewals",
     "Data quality",
 ]
 
@@ -110,7 +114,7 @@ def test_chromium_loads_with_no_console_error_and_no_network(browser_page, pack)
     assert ev["requests"] == [pack["html"].as_uri()]  # the page itself and nothing else
     assert ev["failed"] == []
     assert browser_page["headings"] == SECTIONS
-    assert len(browser_page["svg_titles"]) == 3 and all(browser_page["svg_titles"])
+    assert len(browser_page["svg_titles"]) == 4 and all(browser_page["svg_titles"])
 
 
 def test_html_is_self_contained_and_deterministic(pack):
