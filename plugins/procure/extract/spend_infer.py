@@ -24,6 +24,7 @@ does not parse is a warning on the line, not a reason to quarantine it).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ from typing import Any
 from procure.extract.parse import compact_header, normalise_header, parse_amount, parse_date, parse_period
 
 #: Rows of data profiled per column (after the header).
-PROFILE_ROWS = 400
+PROFILE_ROWS = 120
 ESSENTIAL = ("amount_gbp", "payment_date", "supplier_name")
 
 _WORDS = re.compile(r"[a-z]+")
@@ -114,43 +115,45 @@ _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
+_PENCE = re.compile(r"[.,£]")
+
+
 def profile(values: Sequence[str | None], rows: int) -> Profile:
+    """Shares of the column's non-blank values that look like each kind (each distinct value parsed once)."""
     p = Profile(rows=rows)
-    seen: set[str] = set()
+    counts = Counter((raw or "").strip() for raw in values)
+    counts.pop("", None)
     n = dates = serials = periods = amounts = decimals = integers = texts = companies = 0
-    for raw in values:
-        v = (raw or "").strip()
-        if not v:
-            continue
-        n += 1
-        seen.add(v)
+    for v, k in counts.items():
+        n += k
         if _SERIAL.match(v) and 20000 <= float(v) <= 80000:
-            serials += 1
+            serials += k
         elif m := _NUMERIC_DATE.match(v):
             a, b = int(m.group(1)), int(m.group(2))
-            p.first_over_12 += a > 12
-            p.second_over_12 += b > 12
-            dates += parse_date(v)[0] is not None or parse_date(v, "monthfirst")[0] is not None
+            p.first_over_12 += k * (a > 12)
+            p.second_over_12 += k * (b > 12)
+            if parse_date(v)[0] is not None or parse_date(v, "monthfirst")[0] is not None:
+                dates += k
         elif _LETTER.search(v) or "-" in v or "/" in v or ":" in v:
             if parse_date(v)[0] is not None:
-                dates += 1
+                dates += k
             elif parse_period(v) is not None:
-                periods += 1
-        elif _INTEGER.match(v) and len(v) == 6 and parse_period(v) is not None:
-            periods += 1
-        if parse_amount(v)[0] is not None and any(c.isdigit() for c in v):
-            amounts += 1
-            decimals += bool(re.search(r"[.,£]", v))
-            integers += bool(_INTEGER.match(v))
+                periods += k
+        elif len(v) == 6 and _INTEGER.match(v) and parse_period(v) is not None:
+            periods += k
+        if any(c.isdigit() for c in v) and parse_amount(v)[0] is not None:
+            amounts += k
+            decimals += k * bool(_PENCE.search(v))
+            integers += k * bool(_INTEGER.match(v))
         if _LETTER.search(v):
-            texts += 1
-            companies += bool(_COMPANY.search(v))
+            texts += k
+            companies += k * bool(_COMPANY.search(v))
     if n:
         p.filled = n
         p.date, p.serial, p.period = dates / n, serials / n, periods / n
         p.amount, p.decimal, p.integer = amounts / n, decimals / n, integers / n
         p.text, p.company = texts / n, companies / n
-        p.distinct = len(seen) / n
+        p.distinct = len(counts) / n
     return p
 
 

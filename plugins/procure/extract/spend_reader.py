@@ -173,6 +173,7 @@ MAX_QUARANTINE_SHARE = 0.2
 #: still have to become Arrow): it wins from ~500 rows (~100 KB) in the loader.
 AUTO_FAST_MIN_BYTES = 128_000
 HEADER_SCAN_RECORDS = 1000  # records searched for the header (Darlington's is on line 21)
+FIRST_LOOK_RECORDS = 300  # records read first; all HEADER_SCAN_RECORDS only when no header is among them
 SNIFF_LINES = 200
 _MOJIBAKE_MARKS = ("Â", "Ã", "â")
 
@@ -262,12 +263,10 @@ def _is_header(cells: list[str], aliases: Aliases) -> bool:
     mapping, known = map_columns(cells, aliases)
     if known >= 2 and "amount_gbp" in mapping and ("payment_date" in mapping or "supplier_name" in mapping):
         return True
-    if not _header_like(cells):
-        return False
     from procure.extract.spend_infer import header_role_words
 
-    roles = header_role_words(cells)
-    return "amount" in roles and ("date" in roles or "payee" in roles)
+    roles = header_role_words(cells)  # cheap: words only; the shape check parses cells
+    return "amount" in roles and ("date" in roles or "payee" in roles) and _header_like(cells)
 
 
 def _dedupe_names(cells: list[str]) -> list[str]:
@@ -1007,8 +1006,8 @@ def _sample(records: list[tuple[int, list[str]]], header_line: int | None, alias
     for start, cells in records:
         if header_line is not None and start <= header_line:
             continue
-        if sum(1 for c in cells if c.strip()) < 2 or _is_header(cells, aliases):
-            continue  # blank, a lone total or note, a repeated header
+        if sum(1 for c in cells if c.strip()) < 2 or not any(ch.isdigit() for c in cells for ch in c):
+            continue  # blank, a lone total or note, a repeated header (no amount: no digit)
         out.append(cells)
         if len(out) >= PROFILE_ROWS:
             break
@@ -1088,12 +1087,27 @@ def read_spend_file(
 
     columns_override = overrides.get("columns")
     header_line = overrides.get("header_line")
-    with sf._text() as text:
-        records = []
-        for start, cells in _records(text, sf.delimiter, path.name, limits):
-            records.append((start, cells))
-            if len(records) >= HEADER_SCAN_RECORDS:
-                break
+
+    def first_records(n: int) -> list[tuple[int, list[str]]]:
+        with sf._text() as text:
+            out = []
+            for start, cells in _records(text, sf.delimiter, path.name, limits):
+                out.append((start, cells))
+                if len(out) >= n:
+                    break
+        return out
+
+    # most headers are near the top: look at a few hundred records first, all 1000 only if needed
+    records = first_records(FIRST_LOOK_RECORDS)
+    if len(records) == FIRST_LOOK_RECORDS and columns_override is None and header_line is None:
+        try:
+            found = _find_header(path.name, records, aliases)
+        except SpendFileError:
+            found = None
+        if found is None or found.line is None:
+            records = first_records(HEADER_SCAN_RECORDS)
+    elif header_line is not None and header_line > len(records):
+        records = first_records(HEADER_SCAN_RECORDS)
     header: _Header | None = None
     if header_line is not None:
         found = [cells for start, cells in records if start == header_line]
