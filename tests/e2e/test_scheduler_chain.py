@@ -91,9 +91,6 @@ def test_one_ingest_run_gives_one_build_one_gate_one_publish(tmp_path, procure_e
             return runs
 
         runs = stack.wait_for(settled, CEILING_S, "the ingest to flow through to both publish DAGs", every=5)
-        published_at = max(
-            datetime.fromisoformat(r["end_date"]).timestamp() for r in _asset_runs(runs["publish_board_pack"])
-        )
         time.sleep(10)  # a few scheduler loops: a build stacked behind the first would be created by now
         runs = {d: [] for d in (INGEST, *DOWNSTREAM)} | stack.wait_for(stack.all_runs, 300, "the runs")
         failed = {
@@ -104,7 +101,10 @@ def test_one_ingest_run_gives_one_build_one_gate_one_publish(tmp_path, procure_e
             for r in (rs if d in (INGEST, *DOWNSTREAM[:2]) else _asset_runs(rs))
             if r["state"] != "success"
         }
-        assert not failed, f"runs that did not succeed (their failed tasks): {failed}{stack.log_tails()}"
+        assert not failed, f"runs that did not succeed (their failed tasks): {failed}{_task_logs(stack, failed)}"
+        published_at = max(
+            datetime.fromisoformat(r["end_date"]).timestamp() for r in _asset_runs(runs["publish_board_pack"])
+        )
         assert sorted(r["run_type"] for r in runs[INGEST]) == ["manual", "scheduled"]
         counts = {
             d: [(r["run_type"], r["state"]) for r in rs if r["run_type"] != "scheduled"] for d, rs in runs.items()
@@ -134,3 +134,17 @@ def test_one_ingest_run_gives_one_build_one_gate_one_publish(tmp_path, procure_e
 
 def _asset_runs(runs: list[dict]) -> list[dict]:
     return [r for r in runs if r["run_type"] == "asset_triggered"]
+
+
+def _task_logs(stack, failed: dict[str, list[str]], lines: int = 40) -> str:
+    """The end of each failed task's log (the deployment's folder is a temporary one), then the services' logs."""
+    out = []
+    for run, task_ids in failed.items():
+        dag_id, run_id = run.split("/", 1)
+        for task_id in task_ids:
+            for path in sorted(
+                (stack.home / "logs").glob(f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/**/*.log")
+            ):
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"\n--- {path.relative_to(stack.home)}\n" + "\n".join(tail))
+    return "".join(out) + stack.log_tails()
