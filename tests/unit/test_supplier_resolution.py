@@ -12,10 +12,10 @@ import pytest
 
 from procure.transform import supplier_match
 from procure.transform.supplier_match import (
+    Match,
     NameRecord,
     name_key,
     resolve,
-    same_supplier,
     similar,
     site_parts,
     write_matches,
@@ -23,6 +23,12 @@ from procure.transform.supplier_match import (
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "supplier_pairs_labelled.csv"
 REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+
+
+def same_supplier(matches: dict[str, Match], a: str, b: str) -> bool:
+    """The resolver's answer for one pair: both resolved and in one cluster."""
+    ma, mb = matches[a], matches[b]
+    return ma.cluster_key is not None and ma.cluster_key == mb.cluster_key
 
 
 def _pairs() -> list[dict[str, str]]:

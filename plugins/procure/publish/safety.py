@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -35,8 +34,6 @@ _ORG = re.compile(
     r"|housing|homes|agency|t/a|trading as)\b",
     re.I,
 )
-
-REDACTED_LABEL = "Redacted payees (personal data)"
 
 
 def neutralise(value: object) -> object:
@@ -69,7 +66,3 @@ def check_privacy(where: str, column: str, values: Iterable[object]) -> None:
             "redact them at source or mark them redacted (config/spend_column_aliases.yml redaction_patterns) "
             "before publishing; nothing was published"
         )
-
-
-def is_money(value: object) -> bool:
-    return isinstance(value, Decimal | int | float) and not isinstance(value, bool)

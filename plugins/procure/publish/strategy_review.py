@@ -25,13 +25,12 @@ from typing import Any
 
 from procure.config import PROJECT_ROOT, Council, dbt_target_dir, publish_dir
 from procure.publish.atomic import atomic_dir, require_gate, sha256_file
-from procure.publish.safety import REDACTED_LABEL, check_privacy
+from procure.publish.safety import check_privacy
 from procure.publish.writers import write_csv, write_parquet, write_xlsx
 from procure.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_LABEL = "Unidentified payees"
 NAME_COLUMNS = ("supplier_name", "canonical_name", "top_supplier_name", "payee_name")
 
 
@@ -48,18 +47,14 @@ EXTRACTS: list[Extract] = [
     Extract(
         "spend_by_supplier",
         "Spend by supplier",
-        "select case when f.supplier_id = 'redacted' then 'redacted' when f.supplier_id = 'unknown' then 'unknown' "
-        "  else f.supplier_id end as supplier_id, "
-        f"  case when f.supplier_id = 'redacted' then '{REDACTED_LABEL}' "
-        f"  when f.supplier_id = 'unknown' then '{UNKNOWN_LABEL}' else d.canonical_name end as supplier_name, "
+        "select f.supplier_id, d.canonical_name as supplier_name, "
         "  max(d.company_number) as company_number, max(d.charity_number) as charity_number, "
         "  max(d.postcode_district) as postcode_district, "
         "  bool_or(d.is_local) as is_local, bool_or(d.is_sme) as is_sme, bool_or(d.is_vcse) as is_vcse, "
         "  sum(f.amount_gbp) as total_spend_gbp, "
         "  coalesce(sum(f.amount_gbp) filter (where not f.is_credit), 0) as gross_spend_gbp, "
         "  coalesce(sum(f.amount_gbp) filter (where f.is_credit), 0) as credit_gbp, count(*) as line_count "
-        "from marts.fct_spend f left join marts.dim_supplier d "
-        "  on d.supplier_id = f.supplier_id and f.supplier_id not in ('redacted', 'unknown') "
+        "from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
         "where f.council_id = ? and f.fiscal_year = ? group by 1, 2 order by total_spend_gbp desc, supplier_id",
         "One row per supplier paid in the year; redacted payees are one row, never named.",
     ),
@@ -120,7 +115,7 @@ EXTRACTS: list[Extract] = [
         "with s as (select coalesce(f.category_l1, 'Unclassified') as category_l1, f.supplier_id, "
         "    any_value(d.canonical_name) as supplier_name, sum(f.amount_gbp) as spend_gbp "
         "  from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
-        "  where f.council_id = ? and f.fiscal_year = ? and f.supplier_id not in ('redacted', 'unknown') "
+        "  where f.council_id = ? and f.fiscal_year = ? and not d.is_placeholder "
         "    and not f.is_credit group by 1, 2), "
         "r as (select *, row_number() over (partition by category_l1 order by spend_gbp desc, supplier_id) as rk, "
         "    sum(spend_gbp) over (partition by category_l1) as cat_gbp from s) "
@@ -190,7 +185,7 @@ EXTRACTS: list[Extract] = [
 
 # Descriptions of columns the extracts compute (the marts' own columns come from dbt's manifest).
 DICTIONARY: dict[str, str] = {
-    "supplier_id": "Resolved supplier key (one supplier, not its spellings); 'redacted' and 'unknown' group payees "
+    "supplier_id": "Resolved supplier key (one supplier, not its spellings); placeholder keys (dim_supplier.is_placeholder) group payees "
     "that cannot be named.",
     "supplier_name": "Supplier's canonical name; redacted payees are never named.",
     "total_spend_gbp": "Net spend in pounds (payments minus credits), exact to the penny.",
@@ -238,7 +233,7 @@ Definitions
 - Supplier concentration: share of a category's gross spend with its largest supplier,
   its five largest, and the Herfindahl-Hirschman index.
 - Redacted payees: payments the council redacts (for example to individuals) are shown
-  as one line, "{redacted}", and never by name.
+  as one placeholder supplier line, and never by name; so are payments with no payee stated.
 - Estimated emissions (carbon_estimate): spend x a spend-based emission factor (kg CO2e
   per pound) for the supplier's or the category's industry (SIC division); a screening
   estimate, uncertain by half or more for any one category. 'not_measured' is spend with
@@ -445,7 +440,6 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                 start=start.isoformat(),
                 end=end.isoformat(),
                 gate_run_id=gate_run_id,
-                redacted=REDACTED_LABEL,
                 files="\n".join(f"- {e.name}: {e.description}" for e in EXTRACTS),
             ),
             encoding="utf-8",

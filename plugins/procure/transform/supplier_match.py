@@ -67,6 +67,8 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from procure.extract.spend_reader import load_aliases
+
 log = logging.getLogger(__name__)
 
 TABLE = "raw.supplier_name_matches"
@@ -94,10 +96,6 @@ ABBREVIATIONS = {
 }
 DIRECTION_WORDS = {"NORTH", "SOUTH", "EAST", "WEST", "CENTRAL", "NE", "NW", "SE", "SW", "N", "S", "E", "W"}
 TITLES = {"MR", "MRS", "MISS", "MS", "DR", "MX", "MASTER", "REV", "SIR"}
-REDACTION_PATTERN = re.compile(
-    r"\bREDACTED\b|WITHHELD|PERSONAL DATA|PERSONAL INFORMATION|PRIVATE INDIVIDUAL|NOT DISCLOSED|"
-    r"COMMERCIAL(LY)? (SENSITIVE|CONFIDENTIAL)|^CONFIDENTIAL|^\**$|^X+$|^N/?A$|^NAME REMOVED"
-)
 TRADING_AS = re.compile(r"\s(?:T/AS?|T/A|TRADING AS|TA)(?=\s|$)|\(T/AS?\s|\(TRADING AS\s")
 
 
@@ -131,8 +129,9 @@ def _fold(text: str) -> str:
 
 
 def is_redacted(name: str) -> bool:
-    """True for placeholders a council publishes instead of a payee's name."""
-    return bool(REDACTION_PATTERN.search(_fold(name).strip()))
+    """True for placeholders a council publishes instead of a payee's name: the spend reader's
+    redaction_patterns (config/spend_column_aliases.yml), the one list of them."""
+    return load_aliases().redaction.search(_fold(name).strip()) is not None
 
 
 def tokens(name: str) -> list[str]:
@@ -735,12 +734,6 @@ def _organisation_of_department(name: str, key: str, plain: dict[str, set[str]])
             return None
         return next(iter(plain[" ".join(head)]))
     return None
-
-
-def same_supplier(matches: dict[str, Match], a: str, b: str) -> bool:
-    """The resolver's answer for one pair: both resolved and in one cluster."""
-    ma, mb = matches[a], matches[b]
-    return ma.cluster_key is not None and ma.cluster_key == mb.cluster_key
 
 
 def _table_exists(con, schema: str, table: str) -> bool:

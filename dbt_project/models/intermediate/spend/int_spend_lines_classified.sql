@@ -78,8 +78,8 @@ keyed as not materialized (
     select
         lines.*,
         case
-            when lines.is_redacted then 'redacted'
-            when lines.supplier_name is null then 'unknown'
+            when lines.is_redacted then {{ redacted_supplier_id() }}
+            when lines.supplier_name is null then {{ unknown_supplier_id() }}
             else suppliers.supplier_id
         end as supplier_id,
         coalesce(by_code.level1, by_path.level1, by_label.level1) as coded_l1,
@@ -179,7 +179,7 @@ supplier_history as (
             order by count(*) desc, coded_l1 asc, coded_l2 asc
         ) as rank_in_supplier
     from keyed
-    where coded_l1 is not null and supplier_id not in ('redacted', 'unknown')
+    where coded_l1 is not null and supplier_id not in {{ placeholder_supplier_ids() }}
     group by supplier_id, coded_l1, coded_l2
 
 ),

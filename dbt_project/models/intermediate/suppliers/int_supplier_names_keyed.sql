@@ -1,10 +1,16 @@
 {#- Every way a supplier is named, from every source, with the evidence each gives
-    (identifiers, postcode, SME and VCSE flags). -#}
+    (identifiers, postcode, SME and VCSE flags) and the resolver's name key. One row per
+    piece of evidence (evidence_id): a spend name with its identifiers per council, a
+    contract-register contract, a notice party. -#}
 with
 
 spend as (
 
     select
+        md5(
+            'spend|' || council_id || '|' || supplier_name || '|' || coalesce(supplier_ref, '') || '|'
+            || coalesce(company_number, '') || '|' || coalesce(charity_number, '')
+        ) as evidence_id,
         council_id,
         supplier_name,
         supplier_ref,
@@ -13,13 +19,14 @@ spend as (
         count(*) as line_count
     from {{ ref('stg_finance__spend_lines') }}
     where not is_redacted and supplier_name is not null
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6
 
 ),
 
 register as (
 
     select
+        contract_id as evidence_id,
         council_id,
         supplier_name,
         supplier_company_number as company_number,
@@ -36,6 +43,7 @@ notices as (
 
     {#- the postcode field when given, else a postcode written inside the street address -#}
     select
+        party_key as evidence_id,
         party_name as supplier_name,
         company_number,
         coalesce(nullif(trim(postal_code), ''), {{ extract_postcode('street_address') }}) as postcode,
@@ -49,6 +57,7 @@ notices as (
 unioned as (
 
     select
+        evidence_id,
         'spend' as evidence_source,
         council_id,
         supplier_name,
@@ -64,6 +73,7 @@ unioned as (
     union all
 
     select
+        evidence_id,
         'contract_register' as evidence_source,
         council_id,
         supplier_name,
@@ -79,6 +89,7 @@ unioned as (
     union all
 
     select
+        evidence_id,
         'contracts_finder' as evidence_source,
         cast(null as varchar) as council_id,
         supplier_name,
@@ -91,9 +102,22 @@ unioned as (
         0 as line_count
     from notices
 
+),
+
+matches as (
+
+    select * from {{ ref('stg_supplier_resolution__supplier_name_matches') }}
+
+),
+
+final as (
+
+    select
+        unioned.*,
+        matches.name_key
+    from unioned
+    left join matches on unioned.supplier_name = matches.supplier_name
+
 )
 
-select
-    *,
-    {{ normalise_name('supplier_name') }} as name_key
-from unioned
+select * from final

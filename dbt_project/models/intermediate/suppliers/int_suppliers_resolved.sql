@@ -1,10 +1,11 @@
 {#- One row per supplier name as published, with the supplier it resolves to.
 
     The clusters come from procure.transform.supplier_match (normalise, block, score,
-    cluster; see its docstring). A name the resolver has not seen falls back to its
-    normalised key. The analyst override seed is applied last: 'split' gives a name a
+    cluster; see its docstring): the name key is the resolver's, never recomputed here. A name
+    the resolver has not seen (its matches are older than the data) is a supplier of its own,
+    'UNRESOLVED:<name>', with match_rule not_resolved. The analyst override seed is applied last: 'split' gives a name a
     supplier of its own, then 'merge' moves the whole supplier of supplier_name into the
-    supplier of merge_with. Redacted payees resolve to the 'redacted' placeholder. -#}
+    supplier of merge_with. Redacted payees resolve to the redacted placeholder (var redacted_supplier_id). -#}
 with
 
 names as (
@@ -16,7 +17,7 @@ names as (
 
 matches as (
 
-    select * from {{ source('supplier_resolution', 'supplier_name_matches') }}
+    select * from {{ ref('stg_supplier_resolution__supplier_name_matches') }}
 
 ),
 
@@ -42,9 +43,9 @@ resolved as (
 
     select
         names.supplier_name,
-        coalesce(matches.name_key, {{ normalise_name('names.supplier_name') }}) as name_key,
+        matches.name_key,
         case
-            when matches.supplier_name is null then 'NAME:' || {{ normalise_name('names.supplier_name') }}
+            when matches.supplier_name is null then 'UNRESOLVED:' || names.supplier_name
             else matches.cluster_key
         end as cluster_key,
         coalesce(matches.match_rule, 'not_resolved') as match_rule
@@ -120,7 +121,7 @@ final as (
         merged.match_rule,
         company.company_number,
         case
-            when merged.cluster_key is null then 'redacted'
+            when merged.cluster_key is null then {{ redacted_supplier_id() }}
             else md5(merged.cluster_key)
         end as supplier_id
     from merged

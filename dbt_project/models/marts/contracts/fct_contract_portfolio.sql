@@ -109,7 +109,7 @@ final as (
         measured.council_id,
         measured.contract_ref,
         measured.ocid,
-        coalesce(measured.supplier_id, 'unknown') as supplier_id,
+        coalesce(measured.supplier_id, {{ unknown_supplier_id() }}) as supplier_id,
         measured.supplier_name,
         measured.title,
         measured.service_area,

@@ -36,7 +36,7 @@ evidence as (
         names.*
     from names
     inner join resolved on names.supplier_name = resolved.supplier_name
-    where resolved.supplier_id <> 'redacted'
+    where resolved.supplier_id <> {{ redacted_supplier_id() }}
 
 ),
 
@@ -190,7 +190,10 @@ placeholders as (
 
     select
         payments.supplier_id,
-        case payments.supplier_id when 'redacted' then 'Redacted payee' else 'Payee not stated' end as canonical_name,
+        case
+            when payments.supplier_id = {{ redacted_supplier_id() }} then 'Redacted payees (personal data)'
+            else 'Unidentified payees'
+        end as canonical_name,
         0 as name_variant_count,
         cast(null as varchar) as name_variants,
         cast(null as varchar) as company_number,
@@ -210,7 +213,7 @@ placeholders as (
         payments.payment_line_count,
         payments.total_spend_gbp
     from payments
-    where payments.supplier_id in ('redacted', 'unknown')
+    where payments.supplier_id in {{ placeholder_supplier_ids() }}
 
 ),
 
@@ -245,6 +248,7 @@ final as (
     select
         supplier_id,
         canonical_name,
+        supplier_id in {{ placeholder_supplier_ids() }} as is_placeholder,
         cast(name_variant_count as bigint) as name_variant_count,
         name_variants,
         company_number,

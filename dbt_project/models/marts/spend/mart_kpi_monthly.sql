@@ -15,8 +15,10 @@ final as (
         fiscal_year,
         cast(sum(amount_gbp) as decimal(18, 2)) as total_spend_gbp,
         cast(count(*) as bigint) as line_count,
-        cast(count(distinct case when supplier_id not in ('redacted', 'unknown') then supplier_id end) as bigint)
-            as supplier_count,
+        cast(
+            count(distinct case when supplier_id not in {{ placeholder_supplier_ids() }} then supplier_id end)
+            as bigint
+        ) as supplier_count,
         cast(sum(case when is_credit then amount_gbp else 0 end) as decimal(18, 2)) as credit_gbp,
         cast(sum(case when is_redacted then amount_gbp else 0 end) as decimal(18, 2)) as redacted_spend_gbp,
         cast(sum(case when is_pcard then amount_gbp else 0 end) as decimal(18, 2)) as pcard_spend_gbp,

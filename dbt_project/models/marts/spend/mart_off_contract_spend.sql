@@ -80,7 +80,7 @@ final as (
         last_payment_date,
         outside_dates_line_count > 0 as has_contract_outside_dates,
         (
-            supplier_id not in ('redacted', 'unknown')
+            supplier_id not in {{ placeholder_supplier_ids() }}
             and months_paid >= 3
             and off_contract_spend_gbp >= {{ var('off_contract_threshold_gbp') }}
         ) as is_recurring_above_threshold

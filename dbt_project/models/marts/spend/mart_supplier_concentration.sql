@@ -22,7 +22,7 @@ supplier_spend as (
         supplier_id,
         sum(amount_gbp) as spend_gbp
     from spend
-    where supplier_id not in ('redacted', 'unknown')
+    where supplier_id not in {{ placeholder_supplier_ids() }}
     group by council_id, fiscal_year, category_l1, category_l2, supplier_id
 
 ),

@@ -17,7 +17,6 @@ from procure.publish.board_pack.insight import collect_insight
 from procure.publish.safety import check_privacy
 
 TREND_GROUPS = 6  # service areas drawn separately in the trend; the rest are "Other"
-EXCLUDED_SUPPLIERS = ("redacted", "unknown")
 
 
 # ----------------------------------------------------------------------------- dates
@@ -150,9 +149,9 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         con,
         "select d.canonical_name as supplier, sum(f.amount_gbp) as spend, count(*) as lines "
         "from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
-        "where f.council_id = ? and f.payment_month between ? and ? and f.supplier_id not in (?, ?) "
+        "where f.council_id = ? and f.payment_month between ? and ? and not d.is_placeholder "
         "group by 1 order by spend desc, supplier limit 10",
-        [cid, start, month, *EXCLUDED_SUPPLIERS],
+        [cid, start, month],
     )
     for s in suppliers:
         s["share"] = s["spend"] / fytd_total if fytd_total else None

@@ -1,5 +1,4 @@
 {#- One row per loaded payment file with the rows the reader quarantined, dated by the file's month.
-    Reads raw.spend_quarantine directly: there is no staging model for it yet, and only counts are needed.
     A file with no accepted row has no payment date, so its month is unknown (null). -#}
 with
 
@@ -11,7 +10,7 @@ files as (
 
 quarantine as (
 
-    select * from {{ source('finance', 'spend_quarantine') }}
+    select * from {{ ref('stg_finance__spend_quarantine') }}
 
 ),
 
