@@ -32,7 +32,7 @@ OCDS_PORT ?= 8765
 DAG_ORDER := ingest_finance_spend ingest_contract_register ingest_procurement_notices \
              build_warehouse quality_gate publish_board_pack publish_strategy_review
 
-.PHONY: setup run test lint unit dags integration e2e clean airflow-db sample outputs manifest bench system-check
+.PHONY: setup run test lint clean airflow-db sample outputs manifest bench bench-ingest system-check
 
 setup: $(VENV)/.synced
 

@@ -356,11 +356,19 @@ def mirror_postgres() -> None:
 @main.command()
 @click.option("--run-id", default="manual")
 @click.option("--as-of", default=None, help="No payment may be dated after this (YYYY-MM-DD); default today.")
-def check(run_id: str, as_of: str | None) -> None:
+@click.option(
+    "--target",
+    type=click.Choice(["duckdb", "postgres"]),
+    default="duckdb",
+    show_default=True,
+    help="postgres: the same suites on the PostgreSQL warehouse (PROCURE_PG_*) through GX's SQL datasource.",
+)
+def check(run_id: str, as_of: str | None, target: str) -> None:
     """Run the quality gate; exit 1 when a critical expectation fails."""
-    from procure.quality.gate import run_gate
+    from procure.quality.gate import run_gate, run_gate_postgres
 
-    result = run_gate(run_id, date.fromisoformat(as_of) if as_of else date.today(), raise_on_failure=False)
+    gate = run_gate_postgres if target == "postgres" else run_gate
+    result = gate(run_id, date.fromisoformat(as_of) if as_of else date.today(), raise_on_failure=False)
     click.echo(result.summary())
     sys.exit(0 if result.passed else 1)
 

@@ -87,3 +87,15 @@ def test_gx_sql_datasource_gate_on_postgres(isolated_env, pg):
     bad = run_gate_postgres("pg-gate-bad", as_of, raise_on_failure=False)
     assert not bad.passed
     assert any(c.suite == "raw_spend_months" and c.column == "amount_ratio" for c in bad.critical_failures)
+
+    # the command line runs the same gate: `procure check --target postgres`
+    from click.testing import CliRunner
+
+    from procure.cli import main
+
+    cli = CliRunner().invoke(main, ["check", "--target", "postgres", "--run-id", "pg-cli", "--as-of", "2025-04-05"])
+    assert cli.exit_code == 1, cli.output
+    assert "raw_spend_months" in cli.output
+    with pg.cursor() as cur:
+        cur.execute("select passed from ops.quality_runs where run_id = 'pg-cli'")
+        assert cur.fetchall() == [(False,)]

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -35,7 +36,6 @@ from procure.extract.ocds_harvest import (
     harvest,
     load_sources,
     windows_between,
-    with_overrides,
 )
 from procure.extract.ocds_server import CF_PATH, FTS_PATH, OcdsServer, ReleaseStore
 
@@ -104,7 +104,7 @@ def cf(**changes):
         "timeout_s": 5,
         "max_retries": 3,
     }
-    return with_overrides(load_sources()["contracts_finder"], **{**base, **changes})
+    return replace(load_sources()["contracts_finder"], **{**base, **changes})
 
 
 def run(server, env, source=None, sleeps=None, **kwargs):
@@ -186,7 +186,7 @@ def test_watermark_resumes_where_the_last_harvest_stopped(server, env):
 
 
 def test_find_a_tender_shape_six_hour_windows(server, env):
-    source = with_overrides(load_sources()["find_a_tender"], min_interval_s=0, page_limit=10)
+    source = replace(load_sources()["find_a_tender"], min_interval_s=0, page_limit=10)
     result = harvest(
         source, server.base_url, datetime(2025, 1, 24), "run-1", since=datetime(2025, 1, 23), warehouse=env["warehouse"]
     )
@@ -317,8 +317,9 @@ def test_rate_limit_spaces_requests(server, env):
 KILL_SCRIPT = """
 import sys
 from datetime import datetime
-from procure.extract.ocds_harvest import harvest, load_sources, with_overrides
-source = with_overrides(load_sources()["contracts_finder"], page_limit=20, min_interval_s=0, timeout_s=30)
+from dataclasses import replace
+from procure.extract.ocds_harvest import harvest, load_sources
+source = replace(load_sources()["contracts_finder"], page_limit=20, min_interval_s=0, timeout_s=30)
 harvest(source, sys.argv[1], datetime(2025, 4, 1), "killed", since=datetime(2025, 1, 1))
 """
 
@@ -416,12 +417,15 @@ def test_harvested_and_landed_copies_of_a_release_are_the_same_content(env, samp
     from procure.warehouse import connect
 
     folder = sample_dir / "norwich" / "notices"
-    with OcdsServer(ReleaseStore.from_dir(folder)) as srv:
+    store = ReleaseStore.from_dir(folder)
+    releases = len(store.releases)
+    with OcdsServer(store) as srv:
         result = harvest(cf(page_limit=100), srv.base_url, datetime(2025, 4, 5), "run-1", warehouse=env["warehouse"])
-    assert result.releases_new == 123
+    assert releases > 0
+    assert result.releases_new == releases
     con = connect(env["warehouse"])
     try:
-        assert load_notice_dir(con, folder, "run-2") == {"new": 0, "changed": 0, "unchanged": 123, "stale": 0}
+        assert load_notice_dir(con, folder, "run-2") == {"new": 0, "changed": 0, "unchanged": releases, "stale": 0}
     finally:
         con.close()
 

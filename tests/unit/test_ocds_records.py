@@ -14,12 +14,18 @@ import pytest
 from conftest import shared_data
 
 from procure.extract.notices_loader import flatten_release, upsert_releases
-from procure.extract.ocds_records import SCHEMA_PATH, compile_releases, record_row, refresh_all_records, refresh_records
+from procure.extract.ocds_records import SCHEMA_PATH, compile_releases, record_row, refresh_records
 from procure.warehouse import connect
 
 CF_DIR = ("contracts_finder_ocds", "cf_2025-01_2025-03_releases_apa999")
 CAMBS = "ocds-b5fd17-3acef0bd-20d7-4df8-bbd7-01a3540dc2d6"  # two award releases, awards -13 and -14
 SUFFOLK = "ocds-b5fd17-299e8fcb-19ae-4baf-9bf6-0676f602a94a"  # award, then awardUpdate of the same award
+
+
+def _refresh_every_record(con, run_id: str) -> dict[str, int]:
+    """Recompile every ocid the warehouse holds releases for."""
+    ocids = [r[0] for r in con.execute("select distinct ocid from raw.notice_releases").fetchall()]
+    return refresh_records(con, ocids, run_id)
 
 
 @pytest.fixture(autouse=True)
@@ -132,9 +138,9 @@ def test_every_real_ocid_compiles_and_refresh_is_idempotent(tmp_path, by_ocid):
     try:
         items = [flatten_release(r, "f.json") for rs in by_ocid.values() for r in rs]
         upsert_releases(con, items, "run-1")
-        first = refresh_all_records(con, "run-1")
+        first = _refresh_every_record(con, "run-1")
         assert first == {"new": len(by_ocid), "changed": 0, "unchanged": 0}
-        assert refresh_all_records(con, "run-2") == {"new": 0, "changed": 0, "unchanged": len(by_ocid)}
+        assert _refresh_every_record(con, "run-2") == {"new": 0, "changed": 0, "unchanged": len(by_ocid)}
         held = con.execute("select count(*), count(distinct ocid) from raw.notice_records").fetchall()[0]
         assert held == (190, 190)
         # an edit to one release changes that record only
@@ -230,7 +236,7 @@ def loaded_records(tmp_path_factory) -> dict[str, dict]:
     con = connect(tmp_path_factory.mktemp("records") / "w.duckdb")
     try:
         load_notice_dir(con, shared_data(*CF_DIR), "run-1")
-        refresh_all_records(con, "run-1")
+        _refresh_every_record(con, "run-1")
         cur = con.execute(f"select ocid, {', '.join(HAND_CHECKED[MERTON])} from raw.notice_records")
         names = [d[0] for d in cur.description]
         return {row[0]: dict(zip(names[1:], row[1:], strict=True)) for row in cur.fetchall()}

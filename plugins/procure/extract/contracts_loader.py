@@ -301,14 +301,6 @@ def read_register_file(path: Path, aliases_path: Path = ALIASES_PATH) -> Registe
     return out
 
 
-def read_register(
-    path: Path, aliases_path: Path = ALIASES_PATH
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
-    """(rows, rejects, sha256) of a register file; see :func:`read_register_file`."""
-    read = read_register_file(path, aliases_path)
-    return read.rows, read.rejects, read.sha256
-
-
 # --------------------------------------------------------------------------- loading
 
 COLUMNS = [

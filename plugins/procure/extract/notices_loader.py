@@ -19,6 +19,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from procure.extract.ocds_rows import insert_rows, ocds_timestamp
+from procure.extract.ocds_validate import validate_pending
+
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_VALUES = {Decimal("0"), Decimal("0.1"), Decimal("1")}
@@ -59,16 +62,6 @@ def _money(value: Any) -> Decimal | None:
     if amount in PLACEHOLDER_VALUES:
         return None
     return amount.quantize(Decimal("0.01"))
-
-
-def ocds_timestamp(value: Any) -> datetime | None:
-    """An OCDS date-time as a naive datetime (offset dropped); None when missing or unreadable."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
-        return None
 
 
 def _date(value: Any) -> date | None:
@@ -231,30 +224,9 @@ def upsert_releases(con, flattened: list[Flattened], run_id: str) -> dict[str, i
 
 def _validate(con, run_id: str) -> None:
     """Schema-validate the release versions not validated yet; errors are recorded, never a reason to drop."""
-    from procure.extract.ocds_validate import validate_pending
-
     counts = validate_pending(con, run_id)
     if counts["validated"]:
         log.info("OCDS schema validation: %s", counts)
-
-
-def insert_rows(con, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert dict rows (same keys) in one statement through Arrow: executemany runs per row."""
-    if not rows:
-        return
-    import pyarrow as pa
-
-    cols = list(rows[0])
-    try:
-        batch = pa.table({c: pa.array([r[c] for r in rows]) for c in cols})  # noqa: F841 - read by DuckDB below
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # mixed Python types in a column (e.g. a flag given as text): let DuckDB cast row by row
-        con.executemany(
-            f"insert into {table} ({', '.join(cols)}) values ({', '.join('?' * len(cols))})",
-            [[r[c] for c in cols] for r in rows],
-        )
-        return
-    con.execute(f"insert into {table} ({', '.join(cols)}) select {', '.join(cols)} from batch")
 
 
 def load_notice_dir(con, directory: Path, run_id: str) -> dict[str, int]:

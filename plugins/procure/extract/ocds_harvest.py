@@ -43,7 +43,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -563,11 +563,6 @@ def harvest(
     result.watermark = _iso(mark) if mark else None
     log.info("harvest %s from %s: %s", source.name, base_url, result.as_dict())
     return result
-
-
-def with_overrides(source: Source, **changes: Any) -> Source:
-    """The source with some settings changed (tests use tiny sleeps and cool-downs)."""
-    return replace(source, **changes)
 
 
 def base_url_from_connection(conn: Any) -> str:

@@ -27,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from procure.extract.notices_loader import ocds_timestamp as _ts
+from procure.extract.ocds_rows import insert_rows
+from procure.extract.ocds_rows import ocds_timestamp as _ts
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "release-schema-1.1.5.json"
 PLACEHOLDER_VALUES = {Decimal("0"), Decimal("0.1"), Decimal("1")}
@@ -153,16 +154,8 @@ def refresh_records(con, ocids: Iterable[str], run_id: str | None = None) -> dic
         con.execute(
             "delete from raw.notice_records where ocid in (select unnest(?::varchar[]))", [[r["ocid"] for r in rows]]
         )
-        from procure.extract.notices_loader import insert_rows
-
         insert_rows(con, "raw.notice_records", rows)
     return counts
-
-
-def refresh_all_records(con, run_id: str | None = None) -> dict[str, int]:
-    """Recompile every ocid held (used after a folder load)."""
-    ocids = [r[0] for r in con.execute("select distinct ocid from raw.notice_releases").fetchall()]
-    return refresh_records(con, ocids, run_id)
 
 
 def refresh_pending(con, run_id: str) -> dict[str, int]:

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from procure.extract.ocds_records import SCHEMA_PATH
+from procure.extract.ocds_rows import insert_rows
 
 SCHEMA_VERSION = "1.1.5"
 MAX_MESSAGE = 500  # a type error on a large object quotes the whole object; keep the head
@@ -55,8 +56,6 @@ def validate_release(release: dict[str, Any]) -> list[dict[str, str]]:
 
 def validate_pending(con, run_id: str | None = None) -> dict[str, int]:
     """Validate every release version in raw.notice_releases not validated yet; replace its old errors."""
-    from procure.extract.notices_loader import insert_rows
-
     pending = con.execute(
         "select r.release_key, r.content_sha256, r.release_json, r.source_file from raw.notice_releases r "
         "left join raw.notice_validation v on v.release_key = r.release_key "
