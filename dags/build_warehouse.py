@@ -27,17 +27,8 @@ from cosmos.constants import (
     TestIndirectSelection,
 )
 
-from procure.assets import (
-    BUILD_PRIORITY,
-    DEFAULT_ARGS,
-    MARTS,
-    NO_RETRY,
-    RAW_CONTRACTS,
-    RAW_NOTICES,
-    RAW_SPEND,
-    WRITER_POOL,
-    limits,
-)
+from procure.assets import MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND
+from procure.dag_defaults import BUILD_PRIORITY, DEFAULT_ARGS, NO_RETRY, WRITER_POOL, limits
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"

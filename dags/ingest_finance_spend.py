@@ -23,7 +23,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, get_current_context, task, teardown
 
-from procure.assets import DEFAULT_ARGS, IO_RETRIES, LOAD_PRIORITY, RAW_SPEND, WRITER_POOL, limits
+from procure.assets import RAW_SPEND
+from procure.dag_defaults import DEFAULT_ARGS, IO_RETRIES, LOAD_PRIORITY, WRITER_POOL, limits
 
 
 @dag(

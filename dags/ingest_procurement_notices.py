@@ -17,7 +17,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import dag, task, teardown
 
-from procure.assets import DEFAULT_ARGS, IO_RETRIES, LOAD_PRIORITY, RAW_NOTICES, WRITER_POOL, limits
+from procure.assets import RAW_NOTICES
+from procure.dag_defaults import DEFAULT_ARGS, IO_RETRIES, LOAD_PRIORITY, WRITER_POOL, limits
 
 
 @dag(

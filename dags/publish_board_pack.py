@@ -4,7 +4,7 @@ Runs when the quality gate passes (reporting on the latest month loaded) and on 
 of every month, the board's deadline (reporting on the month before; publishing still
 refuses unless the latest gate passed). If on the 12th last month's pack cannot be
 published — its payments are not loaded or the gate has not passed — the run fails with
-"board pack ... is late" and the failure alert goes out (procure.alerts). The `month`
+"board pack ... is late" and the failure alert goes out (procure.dag_defaults -> procure.alerts). The `month`
 parameter (YYYY-MM) re-publishes any past month.
 
 (Airflow 3.3's DeadlineAlert is not used: `dag.test()`/`airflow dags test` crash on a
@@ -16,7 +16,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
+from procure.assets import GATED_MARTS
+from procure.dag_defaults import DEFAULT_ARGS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
 
 
 @dag(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from procure.assets import DEFAULT_ARGS, GATED_MARTS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
+from procure.assets import GATED_MARTS
+from procure.dag_defaults import DEFAULT_ARGS, NO_RETRY, PUBLISH_PRIORITY, WRITER_POOL, limits
 
 
 @dag(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-from procure.assets import DEFAULT_ARGS, GATE_PRIORITY, GATED_MARTS, MARTS, NO_RETRY, WRITER_POOL, limits
+from procure.assets import GATED_MARTS, MARTS
+from procure.dag_defaults import DEFAULT_ARGS, GATE_PRIORITY, NO_RETRY, WRITER_POOL, limits
 
 
 @dag(

@@ -1,4 +1,4 @@
-"""Failure alerts (a late board pack among them) and the run summary, as Airflow callbacks.
+"""Failure alerts: what failed and why, to a person (called by procure.dag_defaults' failure callback).
 
 Alerts go to the task log and to a notifier chosen by the Airflow connection
 ``procure_alerts`` (set e.g. ``AIRFLOW_CONN_PROCURE_ALERTS``):
@@ -6,10 +6,8 @@ Alerts go to the task log and to a notifier chosen by the Airflow connection
 - ``http://host:port/path`` or ``https://...`` — a webhook: the alert is POSTed as JSON;
 - ``smtp://user:password@host:port?to=a@b,c@d&from=airflow@council.gov.uk`` — an email.
 
-With no connection the alert is only logged. Every task run (success or failure) is also
-recorded in ``ops.task_runs`` (run id, DAG, task, interval, rows, status, duration), which
-the board pack's data-quality panel reads. Nothing here is imported heavily at DAG parse
-time: the callbacks import what they need when they run.
+With no connection the alert is only logged. The run summary (``ops.task_runs``) is
+``procure.run_summary``'s.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import logging
 import os
 import smtplib
 import urllib.request
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -78,65 +75,12 @@ def notify(subject: str, payload: dict[str, Any], conn_id: str = ALERT_CONN_ID) 
     return "log"
 
 
-def _interval(context: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    dag_run = context.get("dag_run")
-    start = context.get("data_interval_start") or getattr(dag_run, "data_interval_start", None)
-    end = context.get("data_interval_end") or getattr(dag_run, "data_interval_end", None)
-    return start, end
+def alert_task_failure(context: dict[str, Any]) -> None:
+    """Alert a person with what failed and why (a broken notifier only logs)."""
+    from procure.run_summary import data_interval
 
-
-def record_task_run(context: dict[str, Any], status: str) -> None:
-    """Append the task's run to ops.task_runs (best effort: never fails the task)."""
     ti = context.get("ti") or context.get("task_instance")
-    try:
-        from procure.warehouse import connect
-
-        start, end = _interval(context)
-        started = getattr(ti, "start_date", None)
-        now = datetime.now(UTC)
-        duration = (now - started).total_seconds() if started else None
-        rows = None
-        if status == "success":
-            try:
-                rows = ti.xcom_pull(task_ids=ti.task_id, key="return_value", map_indexes=getattr(ti, "map_index", -1))
-            except Exception:  # a task that returned nothing
-                rows = None
-        error = context.get("exception")
-        con = connect()
-        try:
-            con.execute(
-                "insert into ops.task_runs (run_id, dag_id, task_id, map_index, try_number, interval_start, interval_end, "
-                "status, duration_s, rows_json, error, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    context.get("run_id"),
-                    ti.dag_id,
-                    ti.task_id,
-                    getattr(ti, "map_index", -1) if getattr(ti, "map_index", None) is not None else -1,
-                    getattr(ti, "try_number", None),
-                    start.replace(tzinfo=None) if start else None,
-                    end.replace(tzinfo=None) if end else None,
-                    status,
-                    duration,
-                    json.dumps(rows, default=str) if rows is not None else None,
-                    str(error)[:2000] if error else None,
-                    now.replace(tzinfo=None),
-                ],
-            )
-        finally:
-            con.close()
-    except Exception as exc:  # the warehouse may be locked or broken: the log still has it
-        log.warning("could not record %s run of %s in ops.task_runs: %s", status, getattr(ti, "task_id", "?"), exc)
-
-
-def on_task_success(context: dict[str, Any]) -> None:
-    record_task_run(context, "success")
-
-
-def on_task_failure(context: dict[str, Any]) -> None:
-    """Record the failure and alert a person with what failed and why."""
-    ti = context.get("ti") or context.get("task_instance")
-    record_task_run(context, "failed")
-    start, end = _interval(context)
+    start, end = data_interval(context)
     payload = {
         "dag_id": getattr(ti, "dag_id", None),
         "task_id": getattr(ti, "task_id", None),
