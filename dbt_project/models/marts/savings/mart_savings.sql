@@ -158,7 +158,7 @@ yearly_purchases as (
     where
         not is_credit
         and not coalesce(is_redacted, false)
-        and supplier_id not in ('unknown', 'redacted')
+        and supplier_id not in {{ placeholder_supplier_ids() }}
         and category_l2 is not null
         and category_l2 <> 'Unclassified'
     group by council_id, fiscal_year, supplier_id, category_l1, category_l2
