@@ -124,7 +124,7 @@ final as (
         in_scope.contract_source,
         in_scope.contract_ref,
         in_scope.title,
-        coalesce(in_scope.supplier_id, 'unknown') as supplier_id,
+        coalesce(in_scope.supplier_id, {{ unknown_supplier_id() }}) as supplier_id,
         in_scope.supplier_name,
         in_scope.procurement_route,
         cast(in_scope.total_value_gbp as decimal(18, 2)) as contract_value_gbp,
