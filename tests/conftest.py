@@ -42,6 +42,8 @@ MARTS = (
     "mart_spend_forecast",
     "mart_contract_renewals",
     "mart_contract_expiry",
+    "mart_duplicate_payment_candidates",
+    "mart_direct_awards",
 )
 
 

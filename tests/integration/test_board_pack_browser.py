@@ -38,12 +38,15 @@ SECTIONS = [
     "Local, SME and VCSE shares against targets",
     "Top suppliers and category concentration",
     "Contract pipeline and contract risks",
+    "Contracts awarded without competition",
     "Off-contract spend hotspots",
+    "Possible duplicate payments",
     "New contract awards (Contracts Finder / Find a Tender)",
     "Estimated supply-chain emissions",
     "Savings",
     "Social value",
     "Spend forecast and contract renewals",
+    "Not measured yet",
     "Data quality",
 ]
 

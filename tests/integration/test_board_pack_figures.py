@@ -221,3 +221,32 @@ def test_shares_show_coverage_and_define_local(pack):
         assert tuple(_num(c) for c in row[1:]) == expected
     assert "NR1, NR2, NR3" in html  # what "local" means, from the council's configuration
     assert "not figures from the procurement strategy" in html
+
+
+def test_governance_sections_are_mart_rows(pack):
+    con, p = pack["con"], pack["pack"]
+    pairs, at_stake = _one(
+        con,
+        "select count(*), coalesce(sum(amount_at_stake_gbp), 0) from marts.mart_duplicate_payment_candidates "
+        "where council_id = 'norwich' and payment_month between ? and ?",
+        FY_START,
+        MONTH,
+    )
+    f = {k: _num(v) for k, v in p.figures.items()}
+    assert (f["duplicate_pairs_fytd"], f["duplicate_at_stake_fytd"]) == (pairs, at_stake)
+    assert [_num(r[2]) for r in p.tables["duplicates"]] == [
+        a
+        for (a,) in con.execute(
+            "select amount_at_stake_gbp from marts.mart_duplicate_payment_candidates where council_id = 'norwich' "
+            "and payment_month between ? and ? order by amount_at_stake_gbp desc, second_spend_line_id limit 10",
+            [FY_START, MONTH],
+        ).fetchall()
+    ]
+    count, value = _one(
+        con,
+        "select count(*), coalesce(sum(contract_value_gbp), 0) from marts.mart_direct_awards "
+        "where council_id = 'norwich' and (end_date is null or end_date >= ?)",
+        MONTH,
+    )
+    assert (f["direct_awards_count"], f["direct_awards_value"]) == (count, value)
+    assert "Invoices paid within 30 days" in pack["html"]  # said as not measured, not left out

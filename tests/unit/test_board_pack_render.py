@@ -95,6 +95,8 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
         "offcontract_total": Decimal(0),
         "offcontract_after_end": Decimal(0),
         "awards": [],
+        "duplicates": {"pairs": 0, "at_stake": Decimal(0), "largest": []},
+        "direct_awards": {"contracts": [], "value": 0, "value_share": 0},
         "awards_from": date(2025, 1, 1),
         "quality": {
             "gate": None,

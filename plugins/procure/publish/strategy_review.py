@@ -110,6 +110,23 @@ EXTRACTS: list[Extract] = [
         "fct_contract_portfolio",
     ),
     Extract(
+        "off_contract_spend",
+        "Off-contract spend",
+        "select * exclude (council_id) from marts.mart_off_contract_spend where council_id = ? and fiscal_year = ? "
+        "order by off_contract_spend_gbp desc, supplier_id, category_l1, category_l2",
+        "Spend with no live contract, per supplier and category, split into after contract end, before contract "
+        "start and no contract.",
+        "mart_off_contract_spend",
+    ),
+    Extract(
+        "duplicate_payment_candidates",
+        "Possible duplicate payments",
+        "select * exclude (council_id) from marts.mart_duplicate_payment_candidates "
+        "where council_id = ? and fiscal_year = ? order by amount_at_stake_gbp desc, second_spend_line_id",
+        "Pairs of payments that may be one invoice paid twice, for recovery review, with both files and lines.",
+        "mart_duplicate_payment_candidates",
+    ),
+    Extract(
         "supplier_concentration",
         "Supplier concentration by category",
         "with s as (select coalesce(f.category_l1, 'Unclassified') as category_l1, f.supplier_id, "

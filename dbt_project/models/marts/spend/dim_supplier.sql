@@ -104,7 +104,10 @@ flags as (
         bool_or(is_vcse) as any_vcse_flag,
         max(case when charity_number is not null then 1 else 0 end) = 1 as has_charity_number,
         min(case when is_sme is not null then evidence_source end) as sme_evidence,
-        min(case when is_vcse is not null then evidence_source end) as vcse_evidence
+        min(case when is_vcse is not null then evidence_source end) as vcse_evidence,
+        max(case when {{ is_cio_number('company_number') }} then 1 else 0 end) = 1 as has_cio_number,
+        max(case when {{ is_cic_name('supplier_name') }} then 1 else 0 end) = 1 as has_cic_name,
+        max(case when {{ is_public_body_name('supplier_name') }} then 1 else 0 end) = 1 as has_public_body_name
     from evidence
     group by supplier_id
 
@@ -152,20 +155,28 @@ real_suppliers as (
         local_override.flag_value as local_override_value,
         local_override.evidence as local_override_evidence,
         main_council.council_id as main_council_id,
-        coalesce(sme_override.flag_value, flags.is_sme) as is_sme,
+        coalesce(
+            sme_override.flag_value, flags.is_sme, case when flags.has_public_body_name then false end
+        ) as is_sme,
         case
             when sme_override.flag_value is not null then 'override: ' || sme_override.evidence
-            else flags.sme_evidence
+            when flags.is_sme is not null then flags.sme_evidence
+            when flags.has_public_body_name then 'name: public body'
         end as sme_evidence,
         case
             when vcse_override.flag_value is not null then vcse_override.flag_value
             when flags.has_charity_number then true
-            else flags.any_vcse_flag
+            when flags.any_vcse_flag is not null then flags.any_vcse_flag
+            when flags.has_cio_number or flags.has_cic_name then true
+            when flags.has_public_body_name then false
         end as is_vcse,
         case
             when vcse_override.flag_value is not null then 'override: ' || vcse_override.evidence
             when flags.has_charity_number then 'charity_number'
-            else flags.vcse_evidence
+            when flags.any_vcse_flag is not null then flags.vcse_evidence
+            when flags.has_cio_number then 'company_number: charitable incorporated organisation'
+            when flags.has_cic_name then 'name: community interest company'
+            when flags.has_public_body_name then 'name: public body'
         end as vcse_evidence,
         payments.first_payment_date,
         payments.last_payment_date,
@@ -229,15 +240,13 @@ located as (
 
     select
         unioned.*,
-        case
-            when unioned.postcode_district is null or coalesce(councils.local_postcode_prefixes, '') = '' then null
-            when
-                ',' || councils.local_postcode_prefixes || ',' like '%,' || unioned.postcode_district || ',%'
-                or ',' || councils.local_postcode_prefixes || ','
-                like '%,' || {{ postcode_area('unioned.postcode_district') }} || ',%'
-                then true
-            else false
-        end as is_local_by_postcode
+        {{ is_local_postcode('unioned.postcode_district', 'councils.local_postcode_prefixes') }}
+            as is_local_by_postcode,
+        (
+            select string_agg(every_council.council_id, ',' order by every_council.council_id)
+            from councils as every_council
+            where {{ is_local_postcode('unioned.postcode_district', 'every_council.local_postcode_prefixes') }}
+        ) as local_council_ids
     from unioned
     left join councils on unioned.main_council_id = councils.council_id
 
@@ -256,6 +265,8 @@ final as (
         postcode,
         postcode_district,
         coalesce(local_override_value, is_local_by_postcode) as is_local,
+        local_override_value as is_local_override,
+        local_council_ids,
         case
             when local_override_value is not null then 'override: ' || local_override_evidence
             when is_local_by_postcode is not null then postcode_evidence

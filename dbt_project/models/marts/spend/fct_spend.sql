@@ -59,7 +59,8 @@ reference_fingerprint as materialized (
                 select
                     string_agg(
                         supplier_id
-                        || '|' || coalesce(cast(is_local as varchar), '?')
+                        || '|' || coalesce(postcode_district, '?')
+                        || '|' || coalesce(cast(is_local_override as varchar), '?')
                         || '|' || coalesce(cast(is_sme as varchar), '?')
                         || '|' || coalesce(cast(is_vcse as varchar), '?'),
                         ',' order by supplier_id
@@ -83,7 +84,9 @@ reference_fingerprint as materialized (
             || '#' || coalesce((
                 select
                     string_agg(
-                        council_id || '|' || cast(fiscal_year_start_month as varchar), ',' order by council_id
+                        council_id || '|' || cast(fiscal_year_start_month as varchar)
+                        || '|' || local_postcode_prefixes,
+                        ',' order by council_id
                     )
                 from councils
             ), '')
@@ -223,7 +226,11 @@ final as (
         changed_lines.is_credit,
         changed_lines.is_redacted,
         changed_lines.is_pcard,
-        suppliers.is_local,
+        -- local to the council that paid: the supplier's postcode district against this council's districts
+        coalesce(
+            suppliers.is_local_override,
+            {{ is_local_postcode('suppliers.postcode_district', 'councils.local_postcode_prefixes') }}
+        ) as is_local,
         suppliers.is_sme,
         suppliers.is_vcse,
         case when contract_match.contract_attribution = 'on_contract' then contract_match.contract_id end

@@ -7,6 +7,9 @@ from typing import Any
 
 from procure.publish.board_pack.formatting import gbp, pct
 
+#: an uncompeted contract at least this large is named on page 1 (the usual formal-tender threshold)
+MATERIAL_DIRECT_AWARD_GBP = 100_000
+
 
 def _pts(v: Decimal) -> str:
     return f"{abs(v) * 100:.1f}"
@@ -71,6 +74,20 @@ def commentary(data: dict[str, Any]) -> list[str]:
                     else "."
                 )
             )
+    d = data.get("direct_awards") or {}
+    if d.get("contracts") and (d["contracts"][0]["contract_value_gbp"] or 0) >= MATERIAL_DIRECT_AWARD_GBP:
+        top = d["contracts"][0]
+        out.append(
+            f"{len(d['contracts'])} live contracts worth {gbp(d['value'])} ({pct(d['value_share'])} of contract value) "
+            f"were awarded without competition; the largest is {top['title'] or top['contract_ref']} "
+            f"({top['supplier_name']}, {gbp(top['contract_value_gbp'])}, {top['procurement_route']})."
+        )
+    dup = data.get("duplicates") or {}
+    if dup.get("pairs"):
+        out.append(
+            f"{dup['pairs']:,} pairs of payments this financial year may be duplicates, {gbp(dup['at_stake'])} at "
+            "stake: for recovery review."
+        )
     if data["risks"]:
         over = sum(1 for r in data["risks"] if r["flag"].startswith("Overspent"))
         late = sum(1 for r in data["risks"] if "after end" in r["flag"].lower())

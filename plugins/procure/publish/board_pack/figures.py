@@ -204,6 +204,28 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "from marts.mart_spend_by_category where council_id = ? and month between ? and ?",
         [cid, start, month],
     )[0]
+    duplicates = _rows(
+        con,
+        "select d.reason, d.amount_at_stake_gbp, d.first_payment_date, d.second_payment_date, "
+        "  d.second_transaction_number, s.canonical_name as supplier_name "
+        "from marts.mart_duplicate_payment_candidates d join marts.dim_supplier s using (supplier_id) "
+        "where d.council_id = ? and d.payment_month between ? and ? "
+        "order by d.amount_at_stake_gbp desc, d.second_spend_line_id limit 10",
+        [cid, start, month],
+    )
+    duplicate_totals = _rows(
+        con,
+        "select count(*) as pairs, coalesce(sum(amount_at_stake_gbp), 0) as at_stake "
+        "from marts.mart_duplicate_payment_candidates where council_id = ? and payment_month between ? and ?",
+        [cid, start, month],
+    )[0]
+    # uncompeted contracts still live at the start of the month, largest first
+    direct = _rows(
+        con,
+        "select * from marts.mart_direct_awards where council_id = ? and (end_date is null or end_date >= ?) "
+        "order by contract_value_gbp desc nulls last, contract_ref",
+        [cid, month],
+    )
     awards_from = add_months(month, -2)
     awards = _rows(
         con,
@@ -249,11 +271,17 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "offcontract_total": offcontract_totals["spend"],
         "offcontract_after_end": offcontract_totals["after_end"],
         "awards": awards,
+        "duplicates": {**duplicate_totals, "largest": duplicates},
+        "direct_awards": {
+            "contracts": direct,
+            "value": sum((c["contract_value_gbp"] or 0) for c in direct),
+            "value_share": sum((c["value_share"] or 0) for c in direct),
+        },
         "awards_from": awards_from,
         "quality": quality,
     }
     names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
-    names += [r["supplier_name"] for rows in (*pipeline.values(), risks) for r in rows]
+    names += [r["supplier_name"] for rows in (*pipeline.values(), risks, duplicates, direct) for r in rows]
     check_privacy(f"board pack {cid} {month:%Y-%m}", "supplier", names)
     data.update(collect_insight(con, council, month, start))
     data["commentary"] = commentary(data)

@@ -37,12 +37,15 @@ SECTIONS: tuple[Section, ...] = (
     Section("shares", "Local, SME and VCSE shares against targets", "shares.html.j2"),
     Section("suppliers", "Top suppliers and category concentration", "suppliers.html.j2"),
     Section("pipeline", "Contract pipeline and contract risks", "pipeline.html.j2"),
+    Section("direct_awards", "Contracts awarded without competition", "direct_awards.html.j2", page_break=False),
     Section("offcontract", "Off-contract spend hotspots", "offcontract.html.j2"),
+    Section("duplicates", "Possible duplicate payments", "duplicates.html.j2", page_break=False),
     Section("awards", "New contract awards (Contracts Finder / Find a Tender)", "awards.html.j2", page_break=False),
     Section("carbon", "Estimated supply-chain emissions", "carbon.html.j2"),
     Section("savings", "Savings", "savings.html.j2"),
     Section("social_value", "Social value", "social_value.html.j2", page_break=False),
     Section("forecast", "Spend forecast and contract renewals", "forecast.html.j2"),
+    Section("not_measured", "Not measured yet", "not_measured.html.j2", page_break=False),
     Section("quality", "Data quality", "quality.html.j2"),
 )
 
