@@ -82,7 +82,8 @@ def test_mirror_round_trips_awkward_values_exactly(isolated_env, pg):
     duck = connect()
     try:
         duck.register("awkward_lines", lines)
-        duck.execute("insert into raw.spend_lines select * from awkward_lines")
+        # date_precision and field_warnings (migration 0004) come last: left null here
+        duck.execute("insert into raw.spend_lines select *, null, null from awkward_lines")
         duck.execute(
             "insert into raw.notice_releases (release_key, ocid, release_id, release_date, title, tender_value_gbp, "
             "suitable_for_sme, content_sha256, source_file, release_json) values "
