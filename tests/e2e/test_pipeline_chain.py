@@ -231,7 +231,7 @@ def test_chain_publishes_totals_that_match_the_input_files(chain, chain_env):
 
     march = inputs[f"{COUNCIL}_spend_2025-03.csv"]
     assert set(march["by_month"]) == {date(2025, 3, 1)}
-    shown = re.search(r"Spend this month<b>([^<]+)</b>([\d,]+) payment lines", html)
+    shown = re.search(r"Spend this month<b[^>]*>([^<]+)</b><span[^>]*>([\d,]+)</span> payment lines", html)
     assert shown, "headline 'Spend this month' not found in the board pack"
     assert shown.group(1) == f"£{float(march['total']):,.0f}"  # board_pack.gbp()
     assert int(shown.group(2).replace(",", "")) == march["rows"]
