@@ -51,7 +51,7 @@ def shared_data(*parts: str) -> Path:
     """A path under ../shared/data/real; the test is skipped when the folder is absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"real data not found at {path} (set PROCURE_SHARED_DATA)")
+        pytest.skip(f"real data not found at {path} (set PROCURE_SHARED_DATA)", allow_module_level=True)
     return path
 
 
