@@ -204,7 +204,16 @@ ended as (
     where
         ended_contract.end_date is not null
         and ended_contract.end_date < ended_contract.as_at_date
-        and ended_contract.spend_after_end_gbp = 0
+        -- no payment at all to the supplier since the end (under this contract or any other): the
+        -- contract attribution's spend_after_end_gbp counts only uncovered payments, so it cannot say this
+        and not exists (
+            select 1
+            from spend as later_payment
+            where
+                later_payment.council_id = ended_contract.council_id
+                and later_payment.supplier_id = ended_contract.supplier_id
+                and later_payment.payment_date > ended_contract.end_date
+        )
         and not exists (
             select 1
             from portfolio as successor
