@@ -142,6 +142,10 @@ def test_extracts_match_the_marts_and_the_manifest(warehouse, tmp_path):
             "select sum(amount_gbp) from marts.fct_spend where supplier_id = 'redacted' and fiscal_year = ?", [FY]
         ).fetchall()[0][0]
         contracts = con.execute("select count(*) from marts.fct_contract_portfolio").fetchall()[0][0]
+        expiring, at_risk = con.execute(
+            "select count(*), sum(spend_at_risk_gbp) from marts.mart_contract_expiry "
+            "where council_id = 'norwich' and month = date '2025-03-01'"
+        ).fetchall()[0]
         secret_names = {
             r[0]
             for r in con.execute(
@@ -166,6 +170,11 @@ def test_extracts_match_the_marts_and_the_manifest(warehouse, tmp_path):
     text = (folder / "spend_by_supplier.csv").read_text(encoding="utf-8")
     assert not [n for n in secret_names if n and n in text.splitlines()[1:]]
     assert len(_csv(folder / "contract_portfolio.csv")) == contracts
+    # the full list behind the pack's top rows: as at the year's last month, most spend at risk first
+    expiry = _csv(folder / "contracts_expiring_lapsed.csv")
+    assert len(expiry) == expiring and {r["month"] for r in expiry} == {"2025-03-01"}
+    risk = [Decimal(r["spend_at_risk_gbp"]) for r in expiry]
+    assert risk == sorted(risk, reverse=True) and sum(risk) == at_risk and risk[0] > 0
     assert pq.read_table(folder / "spend_by_supplier.parquet").num_rows == len(suppliers)
 
     from openpyxl import load_workbook
