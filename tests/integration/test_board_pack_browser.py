@@ -77,9 +77,23 @@ def pack(tmp_path_factory, sample_dir):
         council = get_council("norwich")
         paths = publish_board_pack(council, MONTH)
         first = (paths.html.read_bytes(), paths.pdf.read_bytes())
-        again = publish_board_pack(council, MONTH)  # re-publishing the same month
+        # re-publishing the same month: with its fingerprint gone the pack is laid out again from scratch
+        (paths.html.parent / "fingerprint.txt").unlink()
+        again = publish_board_pack(council, MONTH)
         second = (again.html.read_bytes(), again.pdf.read_bytes())
-    return {"html": paths.html, "pdf": paths.pdf, "warehouse": warehouse, "runs": (first, second), "work": work}
+        # and with it present, the unchanged pack is kept as it is: no PDF layout, no file rewritten
+        stamps = {p.name: p.stat().st_mtime_ns for p in paths.html.parent.iterdir()}
+        kept = publish_board_pack(council, MONTH)
+        kept_stamps = {p.name: p.stat().st_mtime_ns for p in paths.html.parent.iterdir()}
+    return {
+        "html": paths.html,
+        "pdf": paths.pdf,
+        "warehouse": warehouse,
+        "runs": (first, second),
+        "rendered": (paths.rendered, again.rendered, kept.rendered),
+        "stamps": (stamps, kept_stamps),
+        "work": work,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +146,14 @@ def test_html_is_self_contained_and_deterministic(pack):
     (html1, pdf1), (html2, pdf2) = pack["runs"]
     assert html1 == html2
     assert pdf1 == pdf2
+
+
+def test_unchanged_pack_is_kept_without_laying_it_out_again(pack):
+    """A pack is keyed by the fingerprint of its figures: publishing the same figures again writes nothing."""
+    assert pack["rendered"] == (True, True, False)
+    stamps, kept_stamps = pack["stamps"]
+    assert set(stamps) == {"board_pack.html", "board_pack.pdf", "fingerprint.txt"}
+    assert kept_stamps == stamps
 
 
 def test_screenshot_is_not_blank(browser_page):

@@ -211,3 +211,12 @@ def test_a_share_below_the_coverage_floor_shows_no_status_and_its_coverage():
     assert '<span class="rag rag-none">NO STATUS</span>' in html
     assert "No status is given when coverage is below 80.0%" in html
     assert "EX1" in html  # what "local" means
+
+
+def test_pdf_fingerprint_changes_with_what_the_pack_shows():
+    from procure.publish.board_pack import pdf_fingerprint
+
+    base = pdf_fingerprint("<p>£1,000</p>", "norwich-2025-03")
+    assert base == pdf_fingerprint("<p>£1,000</p>", "norwich-2025-03")
+    assert base != pdf_fingerprint("<p>£1,001</p>", "norwich-2025-03")  # one figure changed
+    assert base != pdf_fingerprint("<p>£1,000</p>", "norwich-2025-04")  # another month's pack

@@ -101,6 +101,20 @@ def _weasyprint() -> dict[str, Any]:
     return _WEASY
 
 
+def pdf_fingerprint(html: str, identifier: str) -> str:
+    """What the PDF is a function of: the pack's HTML (itself a pure function of its figures), the PDF
+    stylesheet and this module's SVG handling, and the WeasyPrint version. Equal fingerprints give the
+    same PDF bytes, so a pack whose fingerprint is already published need not be laid out again."""
+    import hashlib
+    from importlib.metadata import version
+
+    h = hashlib.sha256()
+    for part in (html, identifier, PDF_CSS, Path(__file__).read_text(encoding="utf-8"), version("weasyprint")):
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def write_pdf(html: str, path: Path, identifier: str) -> None:
     from weasyprint import HTML
 
