@@ -331,8 +331,13 @@ def test_unreadable_file_is_rejected_recorded_and_does_not_stop_the_others(counc
     manifest = _manifest(db)
     for name in (UNDATED, "zz_truncated.csv"):
         assert (manifest[name]["status"], manifest[name]["reason"]) == ("rejected", results[name].reason)
-        assert manifest[name]["rows_loaded"] is None
+        assert manifest[name]["rows_loaded"] == 0
+        # every record is kept in quarantine with the file's reason (nothing is lost)
+        kept = _query(db, "select count(*), min(reject_reason), max(reject_reason) from raw.spend_quarantine "
+                          "where file_sha256 = ?", [manifest[name]["file_sha256"]])  # fmt: skip
+        assert kept == [(manifest[name]["rows_quarantined"], results[name].reason, results[name].reason)]
         assert Path(manifest[name]["landing_path"]).read_bytes() == (drop / name).read_bytes()
+    assert manifest[UNDATED]["rows_quarantined"] == 4  # header and three payment lines
     rejected_sha = manifest[UNDATED]["file_sha256"]
     assert _query(db, "select count(*) from raw.spend_lines where file_sha256 = ?", [rejected_sha]) == [(0,)]
     assert _query(db, "select count(*) from raw.spend_files where source_file = ?", [UNDATED]) == [(0,)]

@@ -171,8 +171,13 @@ def _zip_member(path: Path, zf: zipfile.ZipFile) -> zipfile.ZipInfo:
 
 
 @contextmanager
-def open_decompressed(path: Path, compression: str, limits: Limits | None = None) -> Iterator[BinaryIO]:
+def open_decompressed(
+    path: Path, compression: str, limits: Limits | None = None, buffer_size: int = CHUNK
+) -> Iterator[BinaryIO]:
     """A binary stream of the file's content (first CSV member of a zip).
+
+    ``buffer_size``: how much is decompressed at a time; a small one lets a reader get the
+    data before the damage in a cut-short archive (the whole read fails at the damage).
 
     A damaged or truncated archive raises :class:`SpendFileError` (also when the damage is
     only met while the caller reads), never a bare EOFError or zlib error; so does data that
@@ -182,7 +187,7 @@ def open_decompressed(path: Path, compression: str, limits: Limits | None = None
     cap = limits.decompressed_cap(path.stat().st_size) if compression != "none" else 0
 
     def capped(fh: BinaryIO) -> BinaryIO:
-        return io.BufferedReader(_CappedStream(fh, cap, path, compression, limits), CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_CappedStream(fh, cap, path, compression, limits), buffer_size)  # type: ignore[return-value]
 
     try:
         if compression == "none":

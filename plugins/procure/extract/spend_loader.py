@@ -19,9 +19,11 @@ keyed by (council, sha256), with its full account::
   basis and the evidence. A month whose total jumps because two files overlap is flagged
   by the quality gate (expectations/raw_spend_months.py), naming both files.
 - The months a file covers (``period_months``) are every month present in its dates.
-- A file that cannot be read (format, encoding, no payment lines) is ``rejected``: the
-  manifest says why, and the other files still load. The same bytes with the same
-  overrides are not retried; change the council's overrides and they are.
+- A file that cannot be read (format, encoding, no payment lines, no amount or date role,
+  more than its allowed share of lines quarantined) is ``rejected``: the manifest says why,
+  every line of it is kept in raw.spend_quarantine and the manifest accounts for them
+  (:mod:`procure.extract.spend_quarantine`), and the other files still load. The same bytes
+  with the same overrides are not retried; change the council's overrides and they are.
 - Rows the reader cannot use go to raw.spend_quarantine with line, field and reason.
 """
 
@@ -48,6 +50,7 @@ import pyarrow.compute as pc
 
 from procure.config import Council
 from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
+from procure.extract.spend_quarantine import quarantine_file_records, quarantine_loaded_lines
 from procure.extract.spend_reissue import LoadedFile as ReissueFile
 from procure.extract.spend_reissue import replace_reissues, unknown_declared
 from procure.warehouse import connect, transaction
@@ -301,14 +304,26 @@ def _manifest_row(con, council_id: str, sha256: str) -> tuple | None:
 def _reject(
     landed: LandedFile, origin: str, overrides: str, reason: str, run_id: str, loaded_at: datetime, db, con=None
 ):
+    """Record a file refused before or while it was read, its records kept in quarantine."""
     with transaction(db, con) as con:
-        con.execute(
-            "delete from raw.spend_manifest where council_id = ? and file_sha256 = ?",
-            [landed.council_id, landed.sha256],
+        for table in ("spend_manifest", "spend_quarantine"):  # an earlier attempt at the same bytes
+            con.execute(
+                f"delete from raw.{table} where council_id = ? and file_sha256 = ?", [landed.council_id, landed.sha256]
+            )
+        kept = quarantine_file_records(
+            con, landed.council_id, landed.original_name, landed.sha256, landed.path, reason, run_id
         )
+        if kept.stopped:
+            reason = f"{reason} (reading its lines for quarantine stopped {kept.stopped}; the landing copy keeps it)"
+            con.execute(
+                "update raw.spend_quarantine set reject_reason = ? where council_id = ? and file_sha256 = ?",
+                [reason, landed.council_id, landed.sha256],
+            )
         con.execute(
             "insert into raw.spend_manifest (council_id, file_sha256, source_file, source_path, landing_path, "
-            "size_bytes, overrides, status, reason, run_id, loaded_at) values (?, ?, ?, ?, ?, ?, ?, 'rejected', ?, ?, ?)",
+            "size_bytes, overrides, rows_read, rows_loaded, rows_quarantined, rows_with_warnings, skipped_blank, "
+            "skipped_preamble, skipped_repeated_header, skipped_total, status, reason, run_id, loaded_at) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?, 0, 0, 0, 'rejected', ?, ?, ?)",
             [
                 landed.council_id,
                 landed.sha256,
@@ -317,13 +332,16 @@ def _reject(
                 str(landed.path),
                 landed.size_bytes,
                 overrides,
+                kept.rows_read,
+                kept.quarantined,
+                kept.blank,
                 reason,
                 run_id,
                 loaded_at,
             ],
         )
     log.warning("rejected %s: %s", origin, reason)
-    return SpendResult(
+    result = SpendResult(
         origin,
         "rejected",
         reason,
@@ -331,7 +349,11 @@ def _reject(
         landed.original_name,
         landed.sha256,
         str(landed.path),
+        rows_read=kept.rows_read,
+        rows_quarantined=kept.quarantined,
     )
+    result.skipped["skipped_blank"] = kept.blank
+    return result
 
 
 def load_landed_file(
@@ -448,10 +470,10 @@ def load_landed_file(
                 raise RuntimeError(f"{name}: reader stats do not add up: {sf.stats}")
             first, last = summary.first, summary.last
             too_many = _too_many_quarantined(name, result, sf, con, council.id, landed.sha256)
-            if too_many is not None:  # rejected, its lines kept in quarantine (nothing is lost)
-                con.execute(
-                    "delete from raw.spend_lines where council_id = ? and file_sha256 = ?", [council.id, landed.sha256]
-                )
+            if too_many is not None:  # rejected, every line kept in quarantine (nothing is lost)
+                moved = quarantine_loaded_lines(con, council.id, landed.sha256, too_many)
+                result.rows_loaded, result.rows_quarantined = 0, result.rows_quarantined + moved
+                result.rows_with_warnings = 0
                 _insert_manifest(con, council.id, landed, origin, sf, overrides_json, result, None, None, run_id,
                                  loaded_at, status="rejected", reason=too_many)  # fmt: skip
                 result.status, result.reason = "rejected", too_many
@@ -579,7 +601,8 @@ def _too_many_quarantined(name: str, result: SpendResult, sf: Any, con, council_
     return (
         f"{name}: rejected: {result.rows_quarantined:,} of {total:,} payment lines "
         f"({result.rows_quarantined / total:.0%}) could not be read, more than the {share:.0%} allowed "
-        f"(overrides['max_quarantine_share']); they are kept in raw.spend_quarantine. {detail}. "
+        f"(overrides['max_quarantine_share']); all its lines are kept in raw.spend_quarantine (those that "
+        f"could be read with this reason). {detail}. "
         f"Columns used: {json.dumps(sf.column_map)}. If a column was mis-read, set "
         "spend_file_overrides/spend_overrides column_map in config/councils.yml"
     )
