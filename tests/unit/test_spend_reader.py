@@ -839,3 +839,29 @@ def test_empty_lines_above_the_header_keep_the_fast_path_but_not_below(tmp_path)
         assert _rows(sf) == py and sf.stats == py_stats
         assert sf.engine_used == engine
         assert [r["source_line"] for r in py] == ([4, 5] if engine == "duckdb" else [5, 6])
+
+
+def test_transcoded_copy_is_named_with_the_pid_and_a_killed_runs_copy_is_swept(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from procure.extract import spend_fast
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = scratch / f"{spend_fast.TRANSCODE_PREFIX}{int(dead.stdout)}-abc.csv"  # left by a killed run
+    orphan.write_bytes(b"x")
+    unrelated = scratch / "procure_spend_notes.csv"
+    unrelated.write_bytes(b"y")
+
+    path = _write(tmp_path, "enc.csv", (HEADER + "“QUOTED” LTD,01/04/2024,£12.50,T1\r\n").encode("cp1252"))
+    plan = spend_fast.fast_plan(read_spend_file(path))
+
+    assert plan is not None and plan.temporary
+    assert plan.source.parent == scratch and plan.source.name.startswith(f"procure_spend_{os.getpid()}-")
+    assert plan.source.read_text(encoding="utf-8").splitlines()[1].startswith("“QUOTED” LTD")
+    assert not orphan.exists() and unrelated.exists()
+    plan.source.unlink()

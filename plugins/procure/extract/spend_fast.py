@@ -23,7 +23,8 @@ result; a larger one is counted first, then streamed.
 
 DuckDB reads UTF-8 and latin-1 files in place, and cp1252 files that hold none of the bytes
 0x80-0x9F (the only ones where cp1252 and latin-1 differ) as latin-1; other encodings and
-compressed files are first transcoded to a temporary UTF-8 file in 1 MiB chunks. One
+compressed files are first transcoded to a temporary UTF-8 file in 1 MiB chunks (named
+with the pid: a killed run's copy is removed by the next process that transcodes). One
 in-memory DuckDB connection per thread is reused for every file (never the warehouse), and
 the query of a small file is prepared once per file layout, so a council's months pay for
 binding and optimising it once.
@@ -39,6 +40,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,10 +49,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procure.extract.sniff import CHUNK, SpendFileError, open_decompressed
+from procure.orphans import scratch_prefix, sweep
 
 if TYPE_CHECKING:
     from procure.extract.spend_reader import SpendFile
 
+#: Name start of a transcoded copy (procure.orphans: ``procure_spend_<pid>-...``).
+TRANSCODE_PREFIX = "procure_spend_"
 #: Cells a record may have beyond the header's width (trailing empties, an unnamed last column).
 EXTRA_CELLS = 4
 _FAST_ENCODINGS = {"utf-8", "utf-8-sig", "cp1252", "latin-1", "cp437"}
@@ -205,8 +210,17 @@ def _read_csv(plan: FastPlan, delimiter: str, width: int, source: str | None = N
     )
 
 
+@cache
+def _scratch_folder(folder: str) -> Path:
+    """The temporary folder, swept once per process of what killed runs left in it."""
+    sweep(Path(folder), TRANSCODE_PREFIX)
+    return Path(folder)
+
+
 def _transcode(sf: SpendFile) -> Path:
-    fd, name = tempfile.mkstemp(prefix="procure_spend_", suffix=".csv")
+    """A temporary UTF-8 copy of the file, named with this process's pid (swept if the run is killed)."""
+    folder = _scratch_folder(tempfile.gettempdir())
+    fd, name = tempfile.mkstemp(prefix=scratch_prefix(TRANSCODE_PREFIX), suffix=".csv", dir=folder)
     decoder = codecs.getincrementaldecoder(sf.encoding)("strict")
     try:
         with os.fdopen(fd, "wb") as out, open_decompressed(sf.path, sf.compression) as raw:
