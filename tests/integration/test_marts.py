@@ -208,7 +208,7 @@ def test_kpis_add_up_to_fct_spend_and_quarantine(built):
     assert kpi_total == _query(path, "select sum(amount_gbp) from marts.fct_spend")[0][0]
     quarantined = _query(
         path,
-        "select count(*) from raw.spend_quarantine q join raw.spend_files f using (council_id, source_file) "
+        "select count(*) from raw.spend_quarantine q join raw.spend_files f using (council_id, file_sha256) "
         "where f.first_payment_date is not null",
     )[0][0]
     assert kpi_quarantined == quarantined

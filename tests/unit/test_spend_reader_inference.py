@@ -425,3 +425,28 @@ def test_warnings_precision_and_evidence_reach_the_warehouse(tmp_path, monkeypat
         con.close()
     assert lines == [("2023-06-01", "month", True), ("2023-06-01", "month", False)]
     assert "title row 1" in json.loads(evidence)["evidence"]["payment_date"] and 0 < confidence <= 1
+
+
+def test_board_pack_quality_counts_period_dated_lines_and_lines_with_warnings(tmp_path, monkeypatch):
+    from datetime import date as day
+
+    from procure.config import Council
+    from procure.publish.board_pack.figures import _collect_quality
+    from procure.warehouse import connect
+
+    june = (
+        "Payments for June 2023\nSupplier Name,Net Amount,Irrecoverable VAT\nACME LTD,10.00,Nil\nBETA LTD,5.00,1.00\n"
+    )
+    july = "Supplier Name,Payment Date,Net Amount,Irrecoverable VAT\nGAMMA LTD,03/07/2023,7.00,Nil\n"
+    paths = [_write(tmp_path, "june.csv", june), _write(tmp_path, "july.csv", july)]
+    for path in paths:
+        _load(tmp_path, monkeypatch, path)
+    con = connect(tmp_path / "w.duckdb")
+    try:  # the two dbt relations the section also reads, empty: no dbt run in a unit test
+        con.execute("create schema if not exists marts; create schema if not exists staging")
+        con.execute("create table marts.fct_contract_portfolio (council_id varchar, as_at_date date)")
+        con.execute("create table staging.stg_contracts_finder__releases (buyer_name varchar, released_at timestamp)")
+        quality = _collect_quality(con, Council(id="testshire", name="Testshire", spend_dir=tmp_path), day(2023, 7, 1))
+    finally:
+        con.close()
+    assert (quality["accepted"], quality["period_dated"], quality["with_warnings"]) == (3, 2, 2)

@@ -1,5 +1,6 @@
 {#- One row per loaded payment file with the rows the reader quarantined, dated by the file's month.
-    A file with no accepted row has no payment date, so its month is unknown (null). -#}
+    A file with no accepted row has no payment date, so its month is unknown (null). Counted by file version
+    (sha256): a rejected version of a file under the same name keeps its lines in quarantine too. -#}
 with
 
 files as (
@@ -18,10 +19,10 @@ counted as (
 
     select
         council_id,
-        source_file,
+        file_sha256,
         count(*) as quarantined_row_count
     from quarantine
-    group by council_id, source_file
+    group by council_id, file_sha256
 
 ),
 
@@ -35,7 +36,7 @@ final as (
         cast(files.records as bigint) as record_count,
         cast(coalesce(counted.quarantined_row_count, 0) as bigint) as quarantined_row_count
     from files
-    left join counted on files.council_id = counted.council_id and files.source_file = counted.source_file
+    left join counted on files.council_id = counted.council_id and files.file_sha256 = counted.file_sha256
 
 )
 

@@ -225,6 +225,8 @@ classified as (
         keyed.is_credit,
         keyed.is_pcard,
         keyed.payment_date,
+        keyed.date_precision,
+        keyed.field_warnings,
         keyed.supplier_id,
         {#- an expense-type rule beats a description rule -#}
         coalesce(

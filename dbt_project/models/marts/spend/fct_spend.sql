@@ -110,6 +110,8 @@ file_fingerprint as materialized (
                     lines.spend_line_id
                     || '|' || cast(lines.amount_gbp as varchar)
                     || '|' || cast(lines.payment_date as varchar)
+                    || '|' || coalesce(lines.date_precision, '')
+                    || '|' || coalesce(lines.field_warnings, '')
                     || '|' || lines.supplier_id
                     || '|' || coalesce(lines.category_l1, '')
                     || '|' || coalesce(lines.category_l2, '')
@@ -211,6 +213,7 @@ final as (
         changed_lines.spend_line_id,
         changed_lines.council_id,
         changed_lines.payment_date,
+        changed_lines.date_precision,
         {{ fiscal_year('changed_lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_year,
         {{ fiscal_period('changed_lines.payment_date', 'councils.fiscal_year_start_month') }} as fiscal_period,
         cast({{ dbt.date_trunc('month', 'changed_lines.payment_date') }} as date) as payment_month,
@@ -226,6 +229,7 @@ final as (
         changed_lines.is_credit,
         changed_lines.is_redacted,
         changed_lines.is_pcard,
+        changed_lines.field_warnings,
         -- local to the council that paid: the supplier's postcode district against this council's districts
         coalesce(
             suppliers.is_local_override,

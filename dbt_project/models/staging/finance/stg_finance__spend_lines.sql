@@ -30,6 +30,9 @@ renamed as (
         proclass_code,
         proclass_label,
         capital_revenue,
+        -- how the payment date is known: lines loaded before the reader recorded it had a day-level date
+        coalesce(date_precision, 'day') as date_precision,
+        field_warnings,
 
         -- numerics
         cast(amount_gbp as decimal(18, 2)) as amount_gbp,

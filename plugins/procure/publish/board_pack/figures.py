@@ -291,10 +291,16 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
 def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
     files = _rows(
         con,
-        "select source_file, records, accepted, rejected, last_payment_date from raw.spend_files "
-        "where council_id = ? order by source_file",
+        "select source_file, records, accepted, rejected, coalesce(rows_with_warnings, 0) as with_warnings, "
+        "last_payment_date from raw.spend_files where council_id = ? order by source_file",
         [council.id],
     )
+    # lines whose file gives only the month or quarter (payment_date is its first day); raw.spend_lines
+    # holds only the loaded files' lines (a rejected or replaced file's lines are removed with it)
+    period_dated = con.execute(
+        "select count(*) from raw.spend_lines where council_id = ? and coalesce(date_precision, 'day') <> 'day'",
+        [council.id],
+    ).fetchone()[0]
     quarantine = _rows(
         con,
         "select reject_reason as reason, count(*) as rows from raw.spend_quarantine where council_id = ? "
@@ -364,6 +370,8 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
         "records": sum(f["records"] for f in files),
         "accepted": sum(f["accepted"] for f in files),
         "rejected": sum(f["rejected"] for f in files),
+        "period_dated": period_dated,
+        "with_warnings": sum(f["with_warnings"] for f in files),
         "quarantine": quarantine,
         "replacements": replacements,
         "gate": gate[0] if gate else None,
