@@ -450,3 +450,15 @@ def test_board_pack_quality_counts_period_dated_lines_and_lines_with_warnings(tm
     finally:
         con.close()
     assert (quality["accepted"], quality["period_dated"], quality["with_warnings"]) == (3, 2, 2)
+
+
+def test_month_first_order_proved_by_a_date_far_below_the_header(tmp_path):
+    """A month of US dates in date order: only lines past the 150th have a day above 12. The
+    values are profiled over the records read, not only the first ones, so the order is proved."""
+    days = [1 + d * 12 // 150 for d in range(150)] + [13 + d * 16 // 100 for d in range(100)]
+    body = "".join(f"SUPPLIER {i} LTD,04/{day:02d}/2024,{i}.50\n" for i, day in enumerate(days))
+    sf = read_spend_file(_write(tmp_path, "us.csv", "Supplier Name,Payment Date,Net Amount\n" + body))
+    rows = _rows(sf)
+    assert sf.date_format == "monthfirst"
+    assert [r["payment_date"] for r in rows] == [date(2024, 4, day) for day in days]
+    assert {r["reject_reason"] for r in rows} == {None}

@@ -14,6 +14,7 @@ import calendar
 import re
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -82,6 +83,7 @@ def normalise_header(name: str) -> str:
     return _HEADER_NOISE.sub(" ", name.replace("\ufeff", "").casefold()).strip()
 
 
+@lru_cache(maxsize=8192)  # header detection asks again for the same cells (service areas, months)
 def compact_header(name: str) -> str:
     """The normalised name without spaces and £: ``DatePaid`` == ``date_paid`` == ``Date Paid``."""
     return normalise_header(name).replace(" ", "").replace("£", "")

@@ -373,9 +373,12 @@ def sniff_delimiter(lines: list[str]) -> str:
     """
     best, best_score = ",", (0, 0)
     sample = [ln for ln in lines if ln.strip()]
+    text = "".join(sample)
     for delim in DELIMITERS:
+        if delim not in text:
+            continue  # every row would be one field
         try:
-            widths = [len(row) for row in csv.reader(io.StringIO("".join(sample)), delimiter=delim)]
+            widths = [len(row) for row in csv.reader(io.StringIO(text), delimiter=delim)]
         except csv.Error:
             continue
         widths = [w for w in widths if w > 1]

@@ -27,12 +27,15 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from procure.extract.parse import compact_header, normalise_header, parse_amount, parse_date, parse_period
 
-#: Rows of data profiled per column (after the header).
-PROFILE_ROWS = 120
+#: Rows of data profiled per column (after the header), spread evenly over the records the
+#: sniffer read (see spend_reader._sample): 60 spread over a few hundred lines see more of a
+#: month's dates (a day above 12 proving month-first order) than 120 consecutive ones, at half the cost.
+PROFILE_ROWS = 60
 ESSENTIAL = ("amount_gbp", "payment_date", "supplier_name")
 
 _WORDS = re.compile(r"[a-z]+")
@@ -63,14 +66,19 @@ _TOTAL_LABEL = re.compile(r"^\s*(grand\s*|sub[\s-]*)?totals?\b\s*[:.]?\s*$|^\s*(
 
 def header_words(name: str) -> list[str]:
     """Lower-case words of a header cell: ``NetAmount``, ``net_amount`` and ``Net Amount (£)`` alike."""
-    return _WORDS.findall(_CAMEL.sub(" ", name).lower())
+    return list(_header_words(name))
+
+
+@lru_cache(maxsize=8192)  # header detection asks again for the same cells
+def _header_words(name: str) -> tuple[str, ...]:
+    return tuple(_WORDS.findall(_CAMEL.sub(" ", name).lower()))
 
 
 def header_role_words(cells: Sequence[str]) -> set[str]:
     """Which essential roles the words of a header row point at: 'amount', 'date', 'payee'."""
     found: set[str] = set()
     for cell in cells:
-        ws = set(header_words(cell))
+        ws = set(_header_words(cell))
         if not ws:
             continue
         if ws & _AMOUNT_WORDS and not ws & _ID_WORDS:
@@ -116,6 +124,7 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 _PENCE = re.compile(r"[.,£]")
+_DIGIT = re.compile(r"\d")
 
 
 def profile(values: Sequence[str | None], rows: int) -> Profile:
@@ -126,6 +135,11 @@ def profile(values: Sequence[str | None], rows: int) -> Profile:
     n = dates = serials = periods = amounts = decimals = integers = texts = companies = 0
     for v, k in counts.items():
         n += k
+        if not _DIGIT.search(v):  # no digit: no date, period or amount (names, descriptions, codes)
+            if _LETTER.search(v):
+                texts += k
+                companies += k * bool(_COMPANY.search(v))
+            continue
         if _SERIAL.match(v) and 20000 <= float(v) <= 80000:
             serials += k
         elif m := _NUMERIC_DATE.match(v):
@@ -141,7 +155,7 @@ def profile(values: Sequence[str | None], rows: int) -> Profile:
                 periods += k
         elif len(v) == 6 and _INTEGER.match(v) and parse_period(v) is not None:
             periods += k
-        if any(c.isdigit() for c in v) and parse_amount(v)[0] is not None:
+        if parse_amount(v)[0] is not None:
             amounts += k
             decimals += k * bool(_PENCE.search(v))
             integers += k * bool(_INTEGER.match(v))

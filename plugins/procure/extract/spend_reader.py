@@ -357,6 +357,7 @@ def _repair_mojibake(text: str) -> str:
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_DIGIT = re.compile(r"\d")
 
 
 def _repair_bytes(cell: str) -> str:
@@ -789,12 +790,15 @@ class _Header:
     preamble: list[tuple[int, list[str]]] = field(default_factory=list)  # filled records above it
 
 
-def _find_header(sf_name: str, records: list[tuple[int, list[str]]], aliases: Aliases) -> _Header:
+def _find_header(
+    sf_name: str, records: list[tuple[int, list[str]]], aliases: Aliases, look_below: bool = True
+) -> _Header:
     """The header row, found by its names (aliases) or by its shape (words above payment lines).
 
     A file whose first filled record already reads like data has no header at the top; a
     header-shaped record of the same width further down (some exports put it last) names its
     columns, else they are ``col_<n>`` and the roles come from the values alone.
+    ``look_below=False``: say only whether the header is at the top (line None if not).
     """
     rows = [(start, cells) for start, cells in records[:HEADER_SCAN_RECORDS] if not _is_blank(cells)]
     for k, (start, cells) in enumerate(rows):
@@ -808,8 +812,8 @@ def _find_header(sf_name: str, records: list[tuple[int, list[str]]], aliases: Al
                 return _Header(start, cells, "header names" if known else "header row found by its shape", rows[:k])
         if _data_like(cells):
             width = len(cells)
-            for later_start, later in rows[k + 1 :]:
-                if _is_header(later, aliases) and len(later) == width:
+            for later_start, later in rows[k + 1 :] if look_below else ():
+                if len(later) == width and _is_header(later, aliases):
                     return _Header(None, later, f"header-less file; column names from line {later_start}")
             return _Header(None, [f"col_{i}" for i in range(1, width + 1)], "header-less file")
     error = SpendFileError(
@@ -1000,18 +1004,20 @@ def _settle_roles(
 
 
 def _sample(records: list[tuple[int, list[str]]], header_line: int | None, aliases: Aliases) -> list[list[str]]:
+    """The data records whose values are profiled: PROFILE_ROWS of them, evenly spread over those read."""
     from procure.extract.spend_infer import PROFILE_ROWS
 
     out = []
     for start, cells in records:
         if header_line is not None and start <= header_line:
             continue
-        if sum(1 for c in cells if c.strip()) < 2 or not any(ch.isdigit() for c in cells for ch in c):
+        if sum(1 for c in cells if c.strip()) < 2 or not _DIGIT.search("\x1f".join(cells)):
             continue  # blank, a lone total or note, a repeated header (no amount: no digit)
         out.append(cells)
-        if len(out) >= PROFILE_ROWS:
-            break
-    return out
+    if len(out) <= PROFILE_ROWS:
+        return out
+    step = len(out) / PROFILE_ROWS
+    return [out[int(i * step)] for i in range(PROFILE_ROWS)]
 
 
 def read_spend_file(
@@ -1099,12 +1105,14 @@ def read_spend_file(
 
     # most headers are near the top: look at a few hundred records first, all 1000 only if needed
     records = first_records(FIRST_LOOK_RECORDS)
+    first_look: _Header | None = None  # the header the first records settle (not searched again)
     if len(records) == FIRST_LOOK_RECORDS and columns_override is None and header_line is None:
         try:
-            found = _find_header(path.name, records, aliases)
+            first_look = _find_header(path.name, records, aliases, look_below=False)
         except SpendFileError:
-            found = None
-        if found is None or found.line is None:
+            first_look = None
+        if first_look is None or first_look.line is None:
+            first_look = None
             records = first_records(HEADER_SCAN_RECORDS)
     elif header_line is not None and header_line > len(records):
         records = first_records(HEADER_SCAN_RECORDS)
@@ -1123,7 +1131,7 @@ def read_spend_file(
             [(s_, c) for s_, c in records if s_ < header_line and not _is_blank(c)],
         )
     elif columns_override is None:
-        header = _find_header(path.name, records, aliases)
+        header = first_look or _find_header(path.name, records, aliases)
         header_line = header.line
 
     if columns_override is not None:
