@@ -493,70 +493,60 @@ class SpendFile:
             )
 
     def _iter_python(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
-        stats = self.new_stats()
-        row_builder = _RowBuilder(self)
-        batch: list[dict[str, Any]] = []
-        index = 0
         with self._text() as text:
-            for start, cells in _records(text, self.delimiter, self.path.name, self.limits):
-                if self.header_line is not None and start <= self.header_line:
-                    if start < self.header_line:
-                        stats["rows_read"] += 1
-                        stats["skipped_preamble"] += 1
-                    continue
-                stats["rows_read"] += 1
-                if _is_blank(cells):
-                    stats["skipped_blank"] += 1
-                    continue
-                row, skip = row_builder.build(start, index, cells)
-                if skip:
-                    stats[skip] += 1
-                    continue
-                index += 1
-                stats["rejected" if row["reject_reason"] else "accepted"] += 1
-                batch.append(row)
-                if len(batch) >= batch_rows:
-                    yield batch
-                    batch = []
-        self.finish_stats()
-        if batch:
-            yield batch
+            records = (
+                (self, start, cells) for start, cells in _records(text, self.delimiter, self.path.name, self.limits)
+            )
+            yield from self._batches(records, batch_rows)
 
     def _iter_sheets(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         """A workbook: each sheet with payment lines, through its own row builder; one record index."""
         from procure.extract.spend_xlsx import open_workbook, sheet_records
 
-        stats = self.new_stats()
-        batch: list[dict[str, Any]] = []
-        index = 0
+        limits = self.limits or default_limits()
         with open_workbook(self.path) as wb:
-            rows = (
+            records = (
                 (part, start, cells)
                 for part in self.sheets
-                for start, cells in sheet_records(self.path, part.sheet_name, self.limits or default_limits(), wb)
+                for start, cells in sheet_records(self.path, part.sheet_name, limits, wb)
             )
-            builders = {id(part): _RowBuilder(part) for part in self.sheets}
-            for part, start, cells in rows:
-                builder = builders[id(part)]
-                if part.header_line is not None and start <= part.header_line:
-                    if start < part.header_line:
-                        stats["rows_read"] += 1
-                        stats["skipped_preamble"] += 1
-                    continue
-                stats["rows_read"] += 1
-                if _is_blank(cells):
-                    stats["skipped_blank"] += 1
-                    continue
-                row, skip = builder.build(start, index, cells)
-                if skip:
-                    stats[skip] += 1
-                    continue
-                index += 1
-                stats["rejected" if row["reject_reason"] else "accepted"] += 1
-                batch.append(row)
-                if len(batch) >= batch_rows:
-                    yield batch
-                    batch = []
+            yield from self._batches(records, batch_rows)
+
+    def _batches(
+        self, records: Iterable[tuple[SpendFile, int, list[str]]], batch_rows: int
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Canonical rows of (file or sheet, line, cells) records, in batches; every record counted in ``stats``.
+
+        Records above a part's header are preamble, the header itself is not a row; one record
+        index runs over all parts.
+        """
+        stats = self.new_stats()
+        builders: dict[int, _RowBuilder] = {}
+        batch: list[dict[str, Any]] = []
+        index = 0
+        for part, start, cells in records:
+            if part.header_line is not None and start <= part.header_line:
+                if start < part.header_line:
+                    stats["rows_read"] += 1
+                    stats["skipped_preamble"] += 1
+                continue
+            stats["rows_read"] += 1
+            if _is_blank(cells):
+                stats["skipped_blank"] += 1
+                continue
+            builder = builders.get(id(part))
+            if builder is None:
+                builder = builders[id(part)] = _RowBuilder(part)
+            row, skip = builder.build(start, index, cells)
+            if skip:
+                stats[skip] += 1
+                continue
+            index += 1
+            stats["rejected" if row["reject_reason"] else "accepted"] += 1
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                yield batch
+                batch = []
         self.finish_stats()
         if batch:
             yield batch
