@@ -44,6 +44,8 @@ MARTS = (
     "mart_contract_expiry",
     "mart_duplicate_payment_candidates",
     "mart_direct_awards",
+    "mart_supplier_rationalisation",
+    "mart_transparency_compliance",
 )
 
 

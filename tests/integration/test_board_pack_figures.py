@@ -250,3 +250,46 @@ def test_governance_sections_are_mart_rows(pack):
     )
     assert (f["direct_awards_count"], f["direct_awards_value"]) == (count, value)
     assert "Invoices paid within 30 days" in pack["html"]  # said as not measured, not left out
+
+
+def test_supplier_base_and_transparency_are_mart_rows(pack):
+    """Issue 15 items 8 and 9: tail spend, one-off suppliers and unpublished contracts read from their marts."""
+    con, p = pack["con"], pack["pack"]
+    f = {k: _num(v) for k, v in p.figures.items()}
+    tail = _one(
+        con,
+        "select supplier_count, tail_supplier_count, tail_supplier_share, tail_spend_gbp, tail_spend_share, "
+        "one_off_supplier_count from marts.mart_supplier_rationalisation "
+        "where council_id = 'norwich' and month = ? and category_l1 = 'All categories'",
+        MONTH,
+    )
+    names = ("suppliers_fytd", "tail_suppliers", "tail_supplier_share", "tail_spend", "tail_spend_share")
+    assert tuple(f[n] for n in (*names, "one_off_suppliers")) == tail
+    # independently: suppliers paid under £5,000 over the 12 months of 2024-25, gross of credits
+    paid = con.execute(
+        "select supplier_id, sum(amount_gbp) from marts.fct_spend where council_id = 'norwich' and fiscal_year = "
+        "'2024-25' and not is_credit and supplier_id not in ('redacted', 'unknown') group by 1"
+    ).fetchall()
+    assert len(paid) == tail[0] and sum(1 for _s, v in paid if v < 5000) == tail[1]
+    assert [r[0]["text"] for r in p.tables["supplier_base"]][:3] == [
+        c
+        for (c,) in con.execute(
+            "select category_l1 from marts.mart_supplier_rationalisation where council_id = 'norwich' and month = ? "
+            "and category_l1 <> 'All categories' order by supplier_count desc, category_l1 limit 3",
+            [MONTH],
+        ).fetchall()
+    ]
+    for kind, where in (
+        ("no_notice", "finding <> 'not on register'"),
+        ("not_on_register", "finding = 'not on register'"),
+    ):
+        count, value = _one(
+            con,
+            "select count(*), coalesce(sum(contract_value_gbp), 0) from marts.mart_transparency_compliance "
+            f"where council_id = 'norwich' and {where} and (end_date is null or end_date >= ?) "
+            "and (start_date is null or start_date <= ?)",
+            FY_START,
+            date(2025, 3, 31),
+        )
+        assert (f[f"{kind}_count"], f[f"{kind}_value"]) == (count, value), kind
+        assert count > 0, kind  # the sample has both kinds

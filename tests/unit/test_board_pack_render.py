@@ -98,6 +98,37 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
         "duplicates": {"pairs": 0, "at_stake": Decimal(0), "largest": []},
         "direct_awards": {"contracts": [], "value": 0, "value_share": 0},
         "awards_from": date(2025, 1, 1),
+        "supplier_base": {
+            "all": {
+                "supplier_count": 1,
+                "months_loaded": 2,
+                "tail_threshold_gbp": Decimal(5000),
+                "tail_supplier_count": 1,
+                "tail_supplier_share": Decimal(1),
+                "tail_spend_gbp": Decimal(200),
+                "tail_spend_share": Decimal(1),
+                "one_off_supplier_count": 0,
+                "one_off_supplier_share": Decimal(0),
+            },
+            "categories": [
+                {
+                    "category_l1": EVIL,
+                    "supplier_count": 1,
+                    "tail_supplier_count": 1,
+                    "tail_spend_gbp": Decimal(200),
+                    "tail_spend_share": Decimal(1),
+                    "one_off_supplier_count": 0,
+                    "total_spend_gbp": Decimal(200),
+                }
+            ],
+        },
+        "transparency": {
+            "no_notice": [{**contract, "finding": "no notice", "start_date": date(2024, 1, 1)}],
+            "not_on_register": [],
+            "threshold": Decimal(30000),
+            "no_notice_value": Decimal("1000.00"),
+            "not_on_register_value": 0,
+        },
         "quality": {
             "gate": None,
             "files": [],

@@ -137,6 +137,27 @@ EXTRACTS: list[Extract] = [
         "mart_duplicate_payment_candidates",
     ),
     Extract(
+        "supplier_rationalisation",
+        "Supplier base: tail spend and one-off suppliers",
+        "select * exclude (council_id, fiscal_year) from marts.mart_supplier_rationalisation r "
+        "where council_id = ? and month = ("
+        "  select max(m.month) from marts.mart_supplier_rationalisation m "
+        "  where m.council_id = r.council_id and m.fiscal_year = ?) "
+        "order by category_l1 = 'All categories' desc, supplier_count desc, category_l1",
+        "For the whole year: suppliers per category, tail suppliers (paid under the threshold a year) with their "
+        "spend and shares, and suppliers paid once; the first row is all categories together.",
+        "mart_supplier_rationalisation",
+    ),
+    Extract(
+        "transparency_compliance",
+        "Contracts without a published notice",
+        "select * exclude (council_id) from marts.mart_transparency_compliance where council_id = ? "
+        "and ? is not null order by finding, contract_value_gbp desc nulls last, contract_ref",
+        "Register contracts at or above the notice threshold with no Contracts Finder / Find a Tender notice, and "
+        "published awards missing from the register; all such contracts on record, whatever their dates.",
+        "mart_transparency_compliance",
+    ),
+    Extract(
         "supplier_concentration",
         "Supplier concentration by category",
         "with s as (select coalesce(f.category_l1, 'Unclassified') as category_l1, f.supplier_id, "

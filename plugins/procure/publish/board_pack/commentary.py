@@ -88,6 +88,24 @@ def commentary(data: dict[str, Any]) -> list[str]:
             f"{dup['pairs']:,} pairs of payments this financial year may be duplicates, {gbp(dup['at_stake'])} at "
             "stake: for recovery review."
         )
+    t = data.get("transparency") or {}
+    if t.get("no_notice"):
+        out.append(
+            f"{len(t['no_notice'])} register contracts of {gbp(t['threshold'])} or more live this year, worth "
+            f"{gbp(t['no_notice_value'])}, have no Contracts Finder / Find a Tender notice"
+            + (
+                f"; {len(t['not_on_register'])} published awards are missing from the register."
+                if t.get("not_on_register")
+                else "."
+            )
+        )
+    base = (data.get("supplier_base") or {}).get("all")
+    if base and base["tail_supplier_count"]:
+        out.append(
+            f"{base['tail_supplier_count']:,} of {base['supplier_count']:,} suppliers ({pct(base['tail_supplier_share'])}) "
+            f"were paid under {gbp(base['tail_threshold_gbp'])} a year, {pct(base['tail_spend_share'])} of spend; "
+            f"{base['one_off_supplier_count']:,} were paid once."
+        )
     if data["risks"]:
         over = sum(1 for r in data["risks"] if r["flag"].startswith("Overspent"))
         late = sum(1 for r in data["risks"] if "after end" in r["flag"].lower())

@@ -226,6 +226,32 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "order by contract_value_gbp desc nulls last, contract_ref",
         [cid, month],
     )
+    # the supplier base, financial year to date: the council-wide row and the categories with most suppliers
+    base = _rows(
+        con,
+        "select * from marts.mart_supplier_rationalisation where council_id = ? and month = ? "
+        "order by category_l1 = 'All categories' desc, supplier_count desc, category_l1",
+        [cid, month],
+    )
+    supplier_base = {
+        "all": base[0] if base and base[0]["category_l1"] == "All categories" else None,
+        "categories": [r for r in base if r["category_l1"] != "All categories"],
+    }
+    # contracts the public cannot see, live at some point in the financial year to date, largest first
+    unpublished = _rows(
+        con,
+        "select * from marts.mart_transparency_compliance where council_id = ? "
+        "and (end_date is null or end_date >= ?) and (start_date is null or start_date < ?) "
+        "order by contract_value_gbp desc nulls last, contract_ref",
+        [cid, start, add_months(month, 1)],
+    )
+    transparency = {
+        "no_notice": [r for r in unpublished if r["finding"] != "not on register"],
+        "not_on_register": [r for r in unpublished if r["finding"] == "not on register"],
+        "threshold": unpublished[0]["notice_threshold_gbp"] if unpublished else None,
+    }
+    for kind in ("no_notice", "not_on_register"):
+        transparency[f"{kind}_value"] = sum((r["contract_value_gbp"] or 0) for r in transparency[kind])
     awards_from = add_months(month, -2)
     awards = _rows(
         con,
@@ -278,10 +304,12 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
             "value_share": sum((c["value_share"] or 0) for c in direct),
         },
         "awards_from": awards_from,
+        "supplier_base": supplier_base,
+        "transparency": transparency,
         "quality": quality,
     }
     names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
-    names += [r["supplier_name"] for rows in (*pipeline.values(), risks, duplicates, direct) for r in rows]
+    names += [r["supplier_name"] for rows in (*pipeline.values(), risks, duplicates, direct, unpublished) for r in rows]
     check_privacy(f"board pack {cid} {month:%Y-%m}", "supplier", names)
     data.update(collect_insight(con, council, month, start))
     data["commentary"] = commentary(data)

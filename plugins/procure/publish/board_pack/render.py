@@ -36,8 +36,12 @@ SECTIONS: tuple[Section, ...] = (
     Section("trend", "Spend trend by service area (13 months)", "trend.html.j2"),
     Section("shares", "Local, SME and VCSE shares against targets", "shares.html.j2"),
     Section("suppliers", "Top suppliers and category concentration", "suppliers.html.j2"),
+    Section(
+        "supplier_base", "Supplier base: tail spend and one-off suppliers", "supplier_base.html.j2", page_break=False
+    ),
     Section("pipeline", "Contract pipeline and contract risks", "pipeline.html.j2"),
     Section("direct_awards", "Contracts awarded without competition", "direct_awards.html.j2", page_break=False),
+    Section("transparency", "Contracts without a published notice", "transparency.html.j2", page_break=False),
     Section("offcontract", "Off-contract spend hotspots", "offcontract.html.j2"),
     Section("duplicates", "Possible duplicate payments", "duplicates.html.j2", page_break=False),
     Section("awards", "New contract awards (Contracts Finder / Find a Tender)", "awards.html.j2", page_break=False),
