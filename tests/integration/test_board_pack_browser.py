@@ -9,6 +9,7 @@ test reads with its own SQL.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -34,11 +35,13 @@ MONTH = date(2025, 3, 1)
 FY_START = date(2024, 4, 1)
 SECTIONS = [
     "Headline KPIs and summary",
-    "Spend trend by service area (13 months)",
+    "Spend trend by service area (up to 13 months)",
     "Local, SME and VCSE shares against targets",
     "Top suppliers and category concentration",
+    "Supplier base: tail spend and one-off suppliers",
     "Contract pipeline and contract risks",
     "Contracts awarded without competition",
+    "Contracts without a published notice",
     "Off-contract spend hotspots",
     "Possible duplicate payments",
     "New contract awards (Contracts Finder / Find a Tender)",
@@ -191,6 +194,48 @@ def test_pdf_has_sections_contents_and_page_numbers(pack):
         assert re.sub(r"\s+", " ", pages[page - 1]).count(title) >= (2 if page == 1 else 1), (title, page)
         listed.append(page)
     assert listed == sorted(listed)
+
+
+MM = 72 / 25.4
+PAGE_TOP, PAGE_BOTTOM = 841.9 - 16 * MM, 18 * MM  # A4, the pack's @page margins (pack.css)
+TEXT_RIGHT = 595.3 - 14 * MM
+
+
+def _runs(page) -> list[tuple[float, float, float, str]]:
+    """(x, y, printed size in pt, text) of every text run on a PDF page, chart text (SVG images) included."""
+    runs = []
+
+    def visit(text, cm, tm, _font, size):
+        if text.strip():
+            a, b, _c, _d, e, f = tm
+            ca, cb, cc, cd, ce, cf = cm
+            scale = math.hypot(a * ca + b * cc, a * cb + b * cd)
+            runs.append((e * ca + f * cc + ce, e * cb + f * cd + cf, size * scale, text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def test_pdf_layout_contents_chart_text_and_no_half_empty_page(pack):
+    """Issue 15 item 12: each contents entry has its page number on its own line inside the text column;
+    no text, chart text included, is printed under 8 pt; no page but the last is more than half blank."""
+    from pypdf import PdfReader
+
+    pages = [_runs(p) for p in PdfReader(pack["pdf"]).pages]
+    toc = pages[0]
+    for title in SECTIONS:
+        [(x, y, _s, _t)] = [r for r in toc if r[3] == title][:1]
+        numbers = [r for r in toc if abs(r[1] - y) < 1 and r[3].isdigit() and r[0] > x]
+        assert len(numbers) == 1, (title, numbers)
+        assert TEXT_RIGHT - 30 < numbers[0][0] < TEXT_RIGHT, (title, numbers[0])  # right-aligned, not beyond
+    chart_text = [r for p in pages for r in p if r[3] in ("Spend (£)", "Share of spend (%)")]
+    assert chart_text, "chart text must be text in the PDF, measurable"
+    small = [(i + 1, round(r[2], 1), r[3]) for i, p in enumerate(pages) for r in p if r[2] < 8.0]
+    assert small == [], small[:5]
+    for i, runs in enumerate(pages[:-1], start=1):
+        body = [y for _x, y, _s, _t in runs if y > PAGE_BOTTOM]
+        used = (PAGE_TOP - min(body)) / (PAGE_TOP - PAGE_BOTTOM)
+        assert used >= 0.5, f"page {i} is {1 - used:.0%} blank"
 
 
 def _num(cell) -> Decimal | None:

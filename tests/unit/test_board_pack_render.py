@@ -21,7 +21,15 @@ MONTH = date(2025, 3, 1)
 def _figures(board_name: str | None = "Resources Board") -> dict:
     """The smallest figures every section can render: one month, one supplier, one of each row."""
     months = [date(2025, 2, 1), MONTH]
-    supplier = {"supplier": EVIL, "spend": Decimal("100.00"), "lines": 2, "share": Decimal("0.5")}
+    supplier = {
+        "supplier": EVIL,
+        "spend": Decimal("100.00"),
+        "lines": 2,
+        "share": Decimal("0.5"),
+        "is_sme": None,
+        "is_local": True,
+        "on_contract_share": Decimal("0.25"),
+    }
     contract = {
         "contract_ref": "C1",
         "title": EVIL,
@@ -86,6 +94,7 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
                 "share": Decimal(1),
                 "suppliers": 1,
                 "top_supplier_share": Decimal(1),
+                "top_supplier": EVIL,
             }
         ],
         "pipeline": {"0-6 months": [contract], "6-12 months": [], "lapsed": []},
@@ -136,7 +145,15 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
             "accepted": 0,
             "rejected": 0,
             "quarantine": [],
-            "warnings": [],
+            "warnings": [
+                {
+                    "suite": "dim_supplier",
+                    "column_name": "is_sme",
+                    "expectation": "expect_column_values_to_not_be_null",
+                    "observed": "86.56565656565657",
+                    "message": "86.6 % of suppliers have no SME status.",
+                }
+            ],
             "failures": [],
             "sources": [{"source": "Spend files", "latest": None, "late": True}],
         },
@@ -251,3 +268,56 @@ def test_pdf_fingerprint_changes_with_what_the_pack_shows():
     assert base == pdf_fingerprint("<p>£1,000</p>", "norwich-2025-03")
     assert base != pdf_fingerprint("<p>£1,001</p>", "norwich-2025-03")  # one figure changed
     assert base != pdf_fingerprint("<p>£1,000</p>", "norwich-2025-04")  # another month's pack
+
+
+@pytest.mark.parametrize(
+    ("suite", "column", "expectation", "observed", "said"),
+    [
+        (
+            "dim_supplier",
+            "is_sme",
+            "expect_column_values_to_not_be_null",
+            "86.56565656565657",
+            "86.6 % of suppliers have no SME status.",
+        ),
+        (
+            "fct_contract_portfolio",
+            "supplier_id",
+            "expect_column_values_to_not_be_in_set",
+            "12.3",
+            "12.3 % of contracts have no matched supplier.",
+        ),
+        (
+            "raw_spend_months",
+            "overlap_jump",
+            "expect_column_values_to_be_null",
+            '["norwich 2024-11-01: a.csv + b.csv"]',
+            "Overlap with another file found in council months: norwich 2024-11-01: a.csv + b.csv.",
+        ),
+        (
+            "new_table",
+            "is_widget",
+            "expect_column_values_to_be_between",
+            "5",
+            "5.0 % of rows of new table have a widget outside the expected range.",
+        ),
+    ],
+)
+def test_gate_warnings_are_worded_for_people(suite, column, expectation, observed, said):
+    from procure.quality.wording import describe_check
+
+    assert describe_check(suite, column, expectation, observed) == said
+
+
+def test_the_quality_section_shows_the_warning_in_words_and_no_run_id():
+    data = _figures()
+    data["quality"]["gate"] = {
+        "run_id": "scheduled__2025-04-05T06:00:00+00:00",
+        "passed": True,
+        "critical_failures": 0,
+        "warnings": 1,
+        "checked_on": date(2025, 4, 5),
+    }
+    html = render_html(data)
+    assert "86.6 % of suppliers have no SME status." in html
+    assert "expect_column_values" not in html and "86.5656" not in html and "scheduled__" not in html

@@ -32,11 +32,18 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 LINESTYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
+#: every chart is drawn this wide, in inches: no wider than the PDF's text column (A4 less 14 mm margins,
+#: 7.17 in), so the PDF prints it at its own size and no text in it is scaled below MIN_FONT_PT
+WIDTH_IN = 7.0
+#: the smallest text any chart draws, in points (the board pack's floor for printed chart text is 8 pt)
+MIN_FONT_PT = 8.5
+
 RC = {
     "svg.hashsalt": "procure-board-pack",
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
-    "font.size": 8.5,
+    "font.size": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
     "axes.titlesize": 10,
     "axes.titleweight": "bold",
     "axes.spines.top": False,
@@ -91,7 +98,7 @@ def stacked_bar_chart(
 ) -> str:
     """Monthly totals stacked by group (e.g. service area); a legend names each group."""
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(9.2, 3.6))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.6), layout="constrained")
         bottoms = [0.0] * len(x_labels)
         for i, (name, values) in enumerate(series.items()):
             if len(values) != len(x_labels):
@@ -112,7 +119,8 @@ def stacked_bar_chart(
         ax.set_xlabel("Month")
         ax.set_ylabel(y_label)
         _money_axis(ax)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7.5)
+        # below the bars, not beside them: a legend outside the axes widens the drawing past WIDTH_IN
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(len(series), 3), frameon=False)
         desc = f"Stacked bars, one per month from {x_labels[0]} to {x_labels[-1]}" if x_labels else "No data"
         return _to_svg(fig, key, title, desc + "; the figures are in the table below.")
 
@@ -129,7 +137,7 @@ def line_chart(
     """One line per series with its target as a dashed line of the same colour."""
     targets = targets or {}
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(9.2, 3.4))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.4), layout="constrained")
         for i, (name, values) in enumerate(series.items()):
             if len(values) != len(x_labels):
                 raise ValueError(f"series {name!r} has {len(values)} values for {len(x_labels)} labels")
@@ -152,7 +160,7 @@ def line_chart(
                     (len(x_labels) - 1, t),
                     xytext=(4, 2),
                     textcoords="offset points",
-                    fontsize=7,
+                    fontsize=MIN_FONT_PT,
                     color=colour,
                 )
         ax.set_xticks(range(len(x_labels)), x_labels)
@@ -174,8 +182,8 @@ def hbar_chart(key: str, title: str, labels: Sequence[str], values: Sequence[flo
     if len(labels) != len(values):
         raise ValueError(f"{len(labels)} labels for {len(values)} values")
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(9.2, 0.32 * max(len(values), 1) + 0.9))
-        short = [lbl if len(lbl) <= 45 else lbl[:44] + "…" for lbl in labels]
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * max(len(values), 1) + 0.9), layout="constrained")
+        short = [lbl if len(lbl) <= 40 else lbl[:39] + "…" for lbl in labels]
         ys = list(range(len(values)))[::-1]
         ax.barh(ys, [max(v, 0.0) for v in values], color=PALETTE[0])
         for y, v in zip(ys, values, strict=True):
@@ -205,7 +213,7 @@ def band_chart(
     nan = float("nan")
     xs = list(range(len(x_labels)))
     with plt.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(9.2, 3.4))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.4), layout="constrained")
         band = [(x, lo, hi) for x, lo, hi in zip(xs, lower, upper, strict=True) if lo is not None and hi is not None]
         if band:
             ax.fill_between(

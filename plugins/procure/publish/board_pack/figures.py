@@ -15,6 +15,7 @@ from procure.config import Council
 from procure.publish.board_pack.commentary import commentary
 from procure.publish.board_pack.insight import collect_insight
 from procure.publish.safety import check_privacy
+from procure.quality.wording import describe_check
 
 TREND_GROUPS = 6  # service areas drawn separately in the trend; the rest are "Other"
 
@@ -130,8 +131,10 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     ranked = sorted(area_totals, key=lambda a: (-area_totals[a], a))
     shown = ranked[:TREND_GROUPS]
     groups = [*shown, "Other"] if len(ranked) > TREND_GROUPS else shown
-    trend = {g: {m: Decimal(0) for m in months} for g in groups}
     loaded_months = {r["month"] for r in area_rows}
+    # the chart starts at the first month loaded: no empty first bars before the data begins
+    months = [m for m in months if m >= min(loaded_months, default=month)]
+    trend = {g: {m: Decimal(0) for m in months} for g in groups}
     for r in area_rows:
         g = r["service_area"] if r["service_area"] in shown else "Other"
         trend[g][r["month"]] += r["spend"]
@@ -147,10 +150,12 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     fytd_total = ytd["spend"]
     suppliers = _rows(
         con,
-        "select d.canonical_name as supplier, sum(f.amount_gbp) as spend, count(*) as lines "
+        "select d.canonical_name as supplier, sum(f.amount_gbp) as spend, count(*) as lines, "
+        "  any_value(d.is_sme) as is_sme, any_value(d.is_vcse) as is_vcse, bool_or(f.is_local) as is_local, "
+        "  sum(f.amount_gbp) filter (where f.is_on_contract) / nullif(sum(f.amount_gbp), 0) as on_contract_share "
         "from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
         "where f.council_id = ? and f.payment_month between ? and ? and not d.is_placeholder "
-        "group by 1 order by spend desc, supplier limit 10",
+        "group by d.supplier_id, d.canonical_name order by spend desc, supplier limit 10",
         [cid, start, month],
     )
     for s in suppliers:
@@ -160,8 +165,9 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "with s as (select coalesce(category_l1, 'Unclassified') as category, supplier_id, sum(amount_gbp) as spend "
         "  from marts.fct_spend where council_id = ? and payment_month between ? and ? group by 1, 2) "
         "select category, sum(spend) as spend, count(distinct supplier_id) as suppliers, "
-        "  max(spend) / nullif(sum(spend), 0) as top_supplier_share "
-        "from s group by 1 order by spend desc, category",
+        "  max(spend) filter (where not d.is_placeholder) / nullif(sum(spend), 0) as top_supplier_share, "
+        "  arg_max(d.canonical_name, spend) filter (where not d.is_placeholder) as top_supplier "
+        "from s join marts.dim_supplier d using (supplier_id) group by 1 order by spend desc, category",
         [cid, start, month],
     )
     for c in categories:
@@ -309,6 +315,7 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "quality": quality,
     }
     names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
+    names += [c["top_supplier"] for c in categories]
     names += [r["supplier_name"] for rows in (*pipeline.values(), risks, duplicates, direct, unpublished) for r in rows]
     check_privacy(f"board pack {cid} {month:%Y-%m}", "supplier", names)
     data.update(collect_insight(con, council, month, start))
@@ -337,7 +344,8 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
     )
     gate = _rows(
         con,
-        "select run_id, passed, critical_failures, warnings from ops.quality_runs order by recorded_at desc limit 1",
+        "select run_id, passed, critical_failures, warnings, cast(checked_at as date) as checked_on "
+        "from ops.quality_runs order by recorded_at desc limit 1",
         [],
     )
     warnings = []
@@ -348,6 +356,8 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
             "where run_id = ? and severity = 'warning' and not success order by 1, 2, 3",
             [gate[0]["run_id"]],
         )
+        for w in warnings:
+            w["message"] = describe_check(w["suite"], w["column_name"] or None, w["expectation"], w["observed"])
     # files replaced by their re-issue (procure.extract.spend_reissue): both versions' lines and totals
     replacements = []
     if _has_table(con, "raw", "spend_replacements"):

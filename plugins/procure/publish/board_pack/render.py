@@ -28,28 +28,30 @@ class Section:
     id: str  # the HTML anchor the contents links to
     title: str  # the heading, also the contents entry
     template: str  # file in templates/sections/
-    page_break: bool = True  # starts a new page in the PDF
+    # starts a new page in the PDF; off by default: a forced break leaves the page before it part-empty,
+    # and no page of the pack may be more than half blank (headings are kept with what follows instead)
+    page_break: bool = False
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("headline", "Headline KPIs and summary", "headline.html.j2", page_break=False),
-    Section("trend", "Spend trend by service area (13 months)", "trend.html.j2"),
+    Section("headline", "Headline KPIs and summary", "headline.html.j2"),
+    Section("trend", "Spend trend by service area (up to 13 months)", "trend.html.j2"),
     Section("shares", "Local, SME and VCSE shares against targets", "shares.html.j2"),
     Section("suppliers", "Top suppliers and category concentration", "suppliers.html.j2"),
     Section(
         "supplier_base", "Supplier base: tail spend and one-off suppliers", "supplier_base.html.j2", page_break=False
     ),
     Section("pipeline", "Contract pipeline and contract risks", "pipeline.html.j2"),
-    Section("direct_awards", "Contracts awarded without competition", "direct_awards.html.j2", page_break=False),
-    Section("transparency", "Contracts without a published notice", "transparency.html.j2", page_break=False),
+    Section("direct_awards", "Contracts awarded without competition", "direct_awards.html.j2"),
+    Section("transparency", "Contracts without a published notice", "transparency.html.j2"),
     Section("offcontract", "Off-contract spend hotspots", "offcontract.html.j2"),
-    Section("duplicates", "Possible duplicate payments", "duplicates.html.j2", page_break=False),
-    Section("awards", "New contract awards (Contracts Finder / Find a Tender)", "awards.html.j2", page_break=False),
+    Section("duplicates", "Possible duplicate payments", "duplicates.html.j2"),
+    Section("awards", "New contract awards (Contracts Finder / Find a Tender)", "awards.html.j2"),
     Section("carbon", "Estimated supply-chain emissions", "carbon.html.j2"),
     Section("savings", "Savings", "savings.html.j2"),
-    Section("social_value", "Social value", "social_value.html.j2", page_break=False),
+    Section("social_value", "Social value", "social_value.html.j2"),
     Section("forecast", "Spend forecast and contract renewals", "forecast.html.j2"),
-    Section("not_measured", "Not measured yet", "not_measured.html.j2", page_break=False),
+    Section("not_measured", "Not measured yet", "not_measured.html.j2"),
     Section("quality", "Data quality", "quality.html.j2"),
 )
 
