@@ -195,3 +195,18 @@ def test_truncated_gzip_keeps_the_lines_before_the_cut_and_says_so(tmp_path, mon
     assert kept[0] == {"col_1": "Supplier Name", "col_2": "Payment Date", "col_3": "Net Amount"}
     rows = list(csv.reader(io.StringIO(body)))
     assert [[r[f"col_{i}"] for i in range(1, len(r) + 1)] for r in kept[1:-1]] == rows[1 : len(kept) - 1]
+
+
+def test_a_decompression_bomb_is_not_expanded_again_for_quarantine(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROCURE_SPEND_MAX_DECOMPRESSION_RATIO", "2")
+    monkeypatch.setenv("PROCURE_SPEND_RATIO_FLOOR_BYTES", "1000")
+    body = "Supplier Name,Payment Date,Net Amount\n" + "ACME LTD,01/04/2024,10.00\n" * 20000
+    path = tmp_path / "bomb.csv"
+    path.write_bytes(gzip.compress(body.encode()))
+
+    result, db = _load(tmp_path, monkeypatch, path)
+
+    assert result.status == "rejected" and "expands past" in result.reason
+    assert "the file is not expanded again; the landing copy keeps it" in result.reason
+    assert (result.rows_read, result.rows_quarantined) == (0, 0)
+    assert _quarantine(db) == [] and _manifest(db)["rows_quarantined"] == 0

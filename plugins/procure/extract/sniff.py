@@ -48,6 +48,10 @@ class SpendFileError(ValueError):
     """The file cannot be read as a spend file; the message names the file and the fix."""
 
 
+class DecompressionLimitError(SpendFileError):
+    """The file expands past the decompression limits (a zip bomb, or limits set too low)."""
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -109,7 +113,7 @@ class _CappedStream(io.RawIOBase):
         self.produced += n
         if self.produced > self.cap:
             size = self.path.stat().st_size
-            raise SpendFileError(
+            raise DecompressionLimitError(
                 f"{self.path.name}: rejected: the {self.compression} data expands past {self.cap:,} bytes "
                 f"(the file is {size:,} bytes; limits: at most {self.limits.max_ratio}x its size beyond "
                 f"{self.limits.ratio_floor_bytes:,} bytes and at most {self.limits.max_decompressed_bytes:,} bytes; "

@@ -50,7 +50,8 @@ import pyarrow.compute as pc
 
 from procure.config import Council
 from procure.extract.landing import LandedFile, drop_folder_files, land_sources, landed_or_raise
-from procure.extract.spend_quarantine import quarantine_file_records, quarantine_loaded_lines
+from procure.extract.sniff import DecompressionLimitError
+from procure.extract.spend_quarantine import Kept, quarantine_file_records, quarantine_loaded_lines
 from procure.extract.spend_reissue import LoadedFile as ReissueFile
 from procure.extract.spend_reissue import replace_reissues, unknown_declared
 from procure.warehouse import connect, transaction
@@ -302,17 +303,32 @@ def _manifest_row(con, council_id: str, sha256: str) -> tuple | None:
 
 
 def _reject(
-    landed: LandedFile, origin: str, overrides: str, reason: str, run_id: str, loaded_at: datetime, db, con=None
+    landed: LandedFile,
+    origin: str,
+    overrides: str,
+    reason: str,
+    run_id: str,
+    loaded_at: datetime,
+    db,
+    con=None,
+    exc: BaseException | None = None,
 ):
-    """Record a file refused before or while it was read, its records kept in quarantine."""
+    """Record a file refused before or while it was read, its records kept in quarantine.
+
+    A file refused for expanding past the decompression limits (``exc``) is not expanded again
+    to copy its lines: the landing copy keeps it.
+    """
     with transaction(db, con) as con:
         for table in ("spend_manifest", "spend_quarantine"):  # an earlier attempt at the same bytes
             con.execute(
                 f"delete from raw.{table} where council_id = ? and file_sha256 = ?", [landed.council_id, landed.sha256]
             )
-        kept = quarantine_file_records(
-            con, landed.council_id, landed.original_name, landed.sha256, landed.path, reason, run_id
-        )
+        if isinstance(exc, DecompressionLimitError):
+            kept = Kept(stopped="before the first record: the file is not expanded again")
+        else:
+            kept = quarantine_file_records(
+                con, landed.council_id, landed.original_name, landed.sha256, landed.path, reason, run_id
+            )
         if kept.stopped:
             reason = f"{reason} (reading its lines for quarantine stopped {kept.stopped}; the landing copy keeps it)"
             con.execute(
@@ -413,7 +429,7 @@ def load_landed_file(
             else read_spend_file(landed.path, overrides=overrides or None, sha256=landed.sha256)
         )
     except UNREADABLE as exc:
-        return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con)
+        return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con, exc)
 
     key = [council.id, name, landed.sha256]
     summary = _FileSummary()
@@ -511,7 +527,7 @@ def load_landed_file(
                 superseded_by=outcome.superseded_by.sha256 if outcome.superseded_by else None,
             )
     except (_NoPaymentLines, *UNREADABLE) as exc:
-        return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con)
+        return _reject(landed, origin, overrides_json, _reason(name, exc), run_id, loaded_at, warehouse, con, exc)
 
     log.info(
         "loaded %s: %d read, %d loaded, %d quarantined, %d skipped, £%s, period %s%s",

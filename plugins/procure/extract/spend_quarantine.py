@@ -158,8 +158,9 @@ def _text_records(
 
 
 def _workbook_records(path: Path, limits: Limits, kept: Kept) -> Iterator[tuple[int, str]]:
-    from procure.extract.spend_xlsx import open_workbook, sheet_records
+    from procure.extract.spend_xlsx import _check_size, open_workbook, sheet_records
 
+    _check_size(path, limits)  # never expand a workbook bomb
     unlimited = replace(limits, max_fields=1 << 30)  # a wide row is kept, not refused
     with open_workbook(path) as wb:
         for sheet in wb.sheetnames:
@@ -183,14 +184,15 @@ def quarantine_file_records(
     """Insert every non-blank record of ``path`` into raw.spend_quarantine with ``reason``.
 
     Runs on ``con`` inside the caller's transaction (the file's earlier quarantine rows are
-    already deleted). Never raises for the file's bytes: see :class:`Kept`.
+    already deleted). Never raises for the file's bytes: see :class:`Kept`. (A file rejected for
+    expanding past the decompression limits is not given here: it is not expanded again.)
     """
     limits = limits or default_limits()
     compression = "none"
     try:
         compression = detect_compression(path)
     except _STOPS as exc:
-        return Kept(stopped=f"{type(exc).__name__}: {exc}")
+        return Kept(stopped=f"before the first record: {exc}")
     for as_lines in (False, True):
         kept = Kept()
         if compression == "xlsx":

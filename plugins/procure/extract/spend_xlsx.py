@@ -23,7 +23,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from procure.extract.sniff import Limits, SpendFileError
+from procure.extract.sniff import DecompressionLimitError, Limits, SpendFileError
 
 if TYPE_CHECKING:
     from procure.extract.spend_reader import Aliases, SpendFile
@@ -51,7 +51,7 @@ def _check_size(path: Path, limits: Limits) -> None:
         raise SpendFileError(f"{path.name}: the workbook is damaged ({exc})") from exc
     cap = limits.decompressed_cap(path.stat().st_size)
     if expanded > cap:
-        raise SpendFileError(
+        raise DecompressionLimitError(
             f"{path.name}: rejected: the workbook expands to {expanded:,} bytes, past the limit of {cap:,} "
             f"(at most {limits.max_ratio}x its size beyond {limits.ratio_floor_bytes:,} bytes and at most "
             f"{limits.max_decompressed_bytes:,} bytes; PROCURE_SPEND_MAX_DECOMPRESSION_RATIO / "
