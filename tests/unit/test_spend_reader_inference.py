@@ -438,7 +438,12 @@ def test_board_pack_quality_counts_period_dated_lines_and_lines_with_warnings(tm
         "Payments for June 2023\nSupplier Name,Net Amount,Irrecoverable VAT\nACME LTD,10.00,Nil\nBETA LTD,5.00,1.00\n"
     )
     july = "Supplier Name,Payment Date,Net Amount,Irrecoverable VAT\nGAMMA LTD,03/07/2023,7.00,Nil\n"
-    paths = [_write(tmp_path, "june.csv", june), _write(tmp_path, "july.csv", july)]
+    ambiguous = "Supplier,Date,Col A,Col B\nACME LTD,01/07/2023,10.50,12.60\n"  # rejected: both lines kept
+    bad_date = (
+        "Supplier Name,Payment Date,Net Amount\n" + "ACME LTD,05/07/2023,1.00\n" * 9 + "BETA LTD,31/02/2023,2.00\n"
+    )
+    paths = [_write(tmp_path, n, t) for n, t in (("june.csv", june), ("july.csv", july), ("amb.csv", ambiguous))]
+    paths.append(_write(tmp_path, "aug.csv", bad_date))  # loads with one line quarantined
     for path in paths:
         _load(tmp_path, monkeypatch, path)
     con = connect(tmp_path / "w.duckdb")
@@ -449,7 +454,10 @@ def test_board_pack_quality_counts_period_dated_lines_and_lines_with_warnings(tm
         quality = _collect_quality(con, Council(id="testshire", name="Testshire", spend_dir=tmp_path), day(2023, 7, 1))
     finally:
         con.close()
-    assert (quality["accepted"], quality["period_dated"], quality["with_warnings"]) == (3, 2, 2)
+    assert (quality["accepted"], quality["period_dated"], quality["with_warnings"]) == (12, 2, 2)
+    # the quarantine table lists the loaded files' lines only: it adds up to the rows quarantined
+    assert [r["rows"] for r in quality["quarantine"]] == [quality["rejected"]] == [1]
+    assert "31/02/2023" in quality["quarantine"][0]["reason"]
 
 
 def test_month_first_order_proved_by_a_date_far_below_the_header(tmp_path):

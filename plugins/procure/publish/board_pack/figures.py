@@ -336,10 +336,13 @@ def _collect_quality(con, council: Council, month: date) -> dict[str, Any]:
         "select count(*) from raw.spend_lines where council_id = ? and coalesce(date_precision, 'day') <> 'day'",
         [council.id],
     ).fetchone()[0]
+    # the loaded files' quarantined lines (they add up to "Rows quarantined"); a rejected file keeps all
+    # its lines in raw.spend_quarantine too, under the file's rejection message, and is not listed here
     quarantine = _rows(
         con,
-        "select reject_reason as reason, count(*) as rows from raw.spend_quarantine where council_id = ? "
-        "group by 1 order by 2 desc, 1",
+        "select q.reject_reason as reason, count(*) as rows from raw.spend_quarantine as q "
+        "inner join raw.spend_files as f on q.council_id = f.council_id and q.file_sha256 = f.file_sha256 "
+        "where q.council_id = ? group by 1 order by 2 desc, 1",
         [council.id],
     )
     gate = _rows(
