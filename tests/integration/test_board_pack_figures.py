@@ -293,3 +293,39 @@ def test_supplier_base_and_transparency_are_mart_rows(pack):
         )
         assert (f[f"{kind}_count"], f[f"{kind}_value"]) == (count, value), kind
         assert count > 0, kind  # the sample has both kinds
+
+
+def test_the_change_on_last_month_is_explained_by_its_largest_movers(pack):
+    """Issue 15 item 11: the month's change split by service area and by supplier, each mover's pounds from the
+    marts; the sample has no March 2024, so no same-month comparison is made up."""
+    con, p = pack["con"], pack["pack"]
+    rows = p.tables["variance_month"]
+    assert {r[1]["text"] for r in rows} == {"Service area", "Supplier"}
+    feb = date(2025, 2, 1)
+    for r in rows:
+        name, by = r[0]["text"], r[1]["text"]
+        if by == "Service area":
+            sql = (
+                "select month, sum(total_spend_gbp) from marts.mart_local_spend where council_id = 'norwich' "
+                "and service_area = ? and month in (?, ?) group by 1"
+            )
+        else:
+            sql = (
+                "select f.payment_month, sum(f.amount_gbp) from marts.fct_spend f join marts.dim_supplier d "
+                "using (supplier_id) where f.council_id = 'norwich' and d.canonical_name = ? "
+                "and f.payment_month in (?, ?) group by 1"
+            )
+        got = dict(con.execute(sql, [name, feb, MONTH]).fetchall())
+        before, now = got.get(feb, Decimal(0)), got.get(MONTH, Decimal(0))
+        assert (_num(r[2]), _num(r[3]), _num(r[4])) == (before, now, now - before), name
+    # the largest mover by area is the area whose spend changed most
+    changes = con.execute(
+        "select service_area, sum(case when month = ? then total_spend_gbp else -total_spend_gbp end) as c "
+        "from marts.mart_local_spend where council_id = 'norwich' and month in (?, ?) group by 1 "
+        "order by abs(c) desc, 1 limit 1",
+        [MONTH, feb, MONTH],
+    ).fetchall()[0]
+    assert rows[0][0]["text"] == changes[0] and _num(rows[0][4]) == changes[1]
+    assert "variance_last_year" not in p.tables and "variance_ytd" not in p.tables
+    summary = " ".join(p.text)
+    assert f"{changes[0]} +£" in summary or f"{changes[0]} −£" in summary

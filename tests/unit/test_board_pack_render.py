@@ -158,6 +158,18 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
             "sources": [{"source": "Spend files", "latest": None, "late": True}],
         },
         "commentary": [f"Paid {EVIL}."],
+        "variance": {
+            "month": {
+                "label": "February 2025",
+                "before": Decimal(100),
+                "now": Decimal(200),
+                "change": Decimal(100),
+                "areas": [{"name": EVIL, "before": Decimal(100), "now": Decimal(200), "change": Decimal(100)}],
+                "suppliers": [{"name": EVIL, "before": Decimal(0), "now": Decimal(100), "change": Decimal(100)}],
+            },
+            "last_year": None,
+            "ytd": None,
+        },
         "insight": {
             "fiscal_year": "2024-25",
             "carbon": {"measured": False, "categories": [], "trend": [], "total_spend": Decimal(200)},

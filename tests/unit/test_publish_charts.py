@@ -58,16 +58,42 @@ def test_palette_is_okabe_ito():
 def test_commentary_is_generated_from_the_numbers():
     data = {
         "month": date(2025, 3, 1),
-        "spend": {"month": Decimal("900"), "prev": Decimal("1000")},
+        "fy_start": date(2024, 4, 1),
+        "spend": {"month": Decimal("900"), "prev": Decimal("1000"), "ytd": Decimal("12000")},
+        "variance": {
+            "month": {
+                "label": "February 2025",
+                "before": Decimal("1000"),
+                "now": Decimal("900"),
+                "change": Decimal("-100"),
+                "areas": [
+                    {"name": "Housing", "change": Decimal("-250")},
+                    {"name": "Waste", "change": Decimal("150")},
+                ],
+                "suppliers": [{"name": "Acme Ltd", "change": Decimal("-180")}],
+            },
+            "last_year": None,
+            "ytd": None,
+        },
         "kpis": [
             {
+                "key": "quarantine_share",
+                "label": "Payment rows quarantined",
+                "value": Decimal("0.0025"),
+                "target": Decimal("0"),
+                "rag": "amber",
+                "direction": "lower",
+                "change_month": Decimal("0"),
+            },
+            {
+                "key": "local_share",
                 "label": "Local spend share",
                 "value": Decimal("0.412"),
                 "target": Decimal("0.45"),
                 "rag": "red",
                 "direction": "higher",
                 "change_month": Decimal("-0.031"),
-            }
+            },
         ],
         "pipeline": {"0-6 months": []},
         "risks": [],
@@ -76,9 +102,16 @@ def test_commentary_is_generated_from_the_numbers():
         "quality": {"rejected": 3, "records": 1200, "sources": [{"source": "Contract register", "late": True}]},
     }
     text = commentary(data)
-    assert "Spend in March 2025 fell 10.0% to £900 (from £1,000 in the previous month)." in text
+    # the change explained: its largest movers by service area and by supplier, with their pounds
+    assert text[0] == (
+        "Spend in March 2025 fell 10.0% to £900 (from £1,000 in the previous month); largest movements by service "
+        "area Housing −£250, Waste +£150; by supplier Acme Ltd −£180."
+    )
+    assert "March 2024 is not loaded, so there is no same-month comparison." in text
+    assert "Spend this financial year to date is £12,000 over 12 months (£1,000 a month)." in text
     assert "Local spend share fell 3.1 points to 41.2%, below the 45.0% target." in text
-    assert "3 of 1,200 payment rows were quarantined; late sources: Contract register." in text
+    # data-quality facts are in the data-quality section, not the summary
+    assert not [t for t in text if "quarantined" in t or "late" in t]
     assert gbp(Decimal("-21698.84")) == "−£21,699"
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from procure.publish.board_pack.formatting import gbp, pct
 
+#: KPIs about the data rather than the spending: reported in the data-quality section, not the summary
+DATA_QUALITY_KPIS = ("quarantine_share", "classified_share")
+
 #: an uncompeted contract at least this large is named on page 1 (the usual formal-tender threshold)
 MATERIAL_DIRECT_AWARD_GBP = 100_000
 
@@ -15,19 +18,55 @@ def _pts(v: Decimal) -> str:
     return f"{abs(v) * 100:.1f}"
 
 
+def _signed(v: Decimal) -> str:
+    return f"+{gbp(v)}" if v > 0 else gbp(v)
+
+
+def _moved(change: Decimal) -> str:
+    return f"rose {gbp(change)}" if change > 0 else f"fell {gbp(-change)}" if change < 0 else "was unchanged"
+
+
+def _drivers(c: dict[str, Any]) -> str:
+    """'the largest movements were Housing +£400,000, Waste −£120,000; by supplier, X +£300,000, ...'"""
+    areas = ", ".join(f"{r['name']} {_signed(r['change'])}" for r in c["areas"])
+    suppliers = ", ".join(f"{r['name']} {_signed(r['change'])}" for r in c["suppliers"])
+    parts = [f"by service area {areas}" if areas else "", f"by supplier {suppliers}" if suppliers else ""]
+    return "largest movements " + "; ".join(p for p in parts if p) if areas or suppliers else "no area moved"
+
+
 def commentary(data: dict[str, Any]) -> list[str]:
     """Plain-English sentences generated from the figures (no hand-written numbers)."""
     out = []
     s = data["spend"]
     month = data["month"]
+    v = data.get("variance") or {}
     if s["prev"]:
         change = (s["month"] - s["prev"]) / s["prev"]
         direction = "rose" if change > 0 else "fell" if change < 0 else "was unchanged"
         tail = f" {abs(change) * 100:.1f}% to {gbp(s['month'])}" if change else f" at {gbp(s['month'])}"
-        out.append(f"Spend in {month:%B %Y} {direction}{tail} (from {gbp(s['prev'])} in the previous month).")
+        out.append(
+            f"Spend in {month:%B %Y} {direction}{tail} (from {gbp(s['prev'])} in the previous month)"
+            + (f"; {_drivers(v['month'])}." if v.get("month") else ".")
+        )
     else:
         out.append(f"Spend in {month:%B %Y} was {gbp(s['month'])}.")
+    if v.get("last_year"):
+        ly = v["last_year"]
+        out.append(f"Against {ly['label']} ({gbp(ly['before'])}), spend {_moved(ly['change'])}; {_drivers(ly)}.")
+    else:
+        out.append(f"{month.replace(year=month.year - 1):%B %Y} is not loaded, so there is no same-month comparison.")
+    months = (month.year - data["fy_start"].year) * 12 + month.month - data["fy_start"].month + 1
+    ytd = (
+        f"Spend this financial year to date is {gbp(s['ytd'])} over {months} months ({gbp(s['ytd'] / months)} a month)"
+    )
+    if v.get("ytd"):
+        y = v["ytd"]
+        out.append(f"{ytd}; against {y['label']} it {_moved(y['change'])}; {_drivers(y)}.")
+    else:
+        out.append(f"{ytd}.")
     for k in data["kpis"]:
+        if k["key"] in DATA_QUALITY_KPIS:
+            continue
         if k["value"] is None:
             out.append(f"{k['label']}: no data for {month:%B %Y}.")
             continue
@@ -112,10 +151,4 @@ def commentary(data: dict[str, Any]) -> list[str]:
         out.append(f"{over} contracts are overspent against their value and {late} were paid after their end date.")
     if data["suppliers"] and data["top10_share"] is not None:
         out.append(f"The ten largest suppliers received {pct(data['top10_share'])} of spend this financial year.")
-    q = data["quality"]
-    late = [x["source"] for x in q["sources"] if x["late"]]
-    out.append(
-        f"{q['rejected']:,} of {q['records']:,} payment rows were quarantined; "
-        + (f"late sources: {', '.join(late)}." if late else "no source is late.")
-    )
     return out

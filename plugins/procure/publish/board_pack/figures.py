@@ -14,6 +14,7 @@ from typing import Any
 from procure.config import Council
 from procure.publish.board_pack.commentary import commentary
 from procure.publish.board_pack.insight import collect_insight
+from procure.publish.board_pack.variance import compare
 from procure.publish.safety import check_privacy
 from procure.quality.wording import describe_check
 
@@ -271,6 +272,22 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     awards.sort(key=lambda a: (a["award_date"], a["title"] or "", a["supplier_name"] or ""))
 
     quality = _collect_quality(con, council, month)
+    # what moved spend, only where every month on both sides is loaded
+    spend_months = {
+        r[0].date() if isinstance(r[0], datetime) else r[0]
+        for r in con.execute("select distinct month from marts.mart_kpi_monthly where council_id = ?", [cid]).fetchall()
+    }
+    prev, last_year = add_months(month, -1), add_months(month, -12)
+    ytd_months = [add_months(start, i) for i in range((month.year - start.year) * 12 + month.month - start.month + 1)]
+    variance: dict[str, Any] = {"month": None, "last_year": None, "ytd": None}
+    if {month, prev} <= spend_months:
+        variance["month"] = compare(con, cid, (month, month), (prev, prev), f"{prev:%B %Y}")
+    if {month, last_year} <= spend_months:
+        variance["last_year"] = compare(con, cid, (month, month), (last_year, last_year), f"{last_year:%B %Y}")
+    if {add_months(m, -12) for m in ytd_months} <= spend_months:
+        variance["ytd"] = compare(
+            con, cid, (start, month), (add_months(start, -12), last_year), "the same months a year earlier"
+        )
     data = {
         "council": {
             "id": cid,
@@ -313,6 +330,7 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
         "supplier_base": supplier_base,
         "transparency": transparency,
         "quality": quality,
+        "variance": variance,
     }
     names = [s["supplier"] for s in suppliers] + [a["supplier_name"] for a in awards]
     names += [c["top_supplier"] for c in categories]

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from procure.config import Council
 from procure.publish import charts
+from procure.publish.board_pack.commentary import DATA_QUALITY_KPIS
 from procure.publish.board_pack.formatting import FORMATS, NUMERIC_KINDS, count, day, gbp, month_label, pct
 
 RISKS_SHOWN = 15  # contract-risk rows on the pack (largest exposure first); the count covers all
@@ -75,6 +76,7 @@ def environment() -> Environment:
             fmt=lambda v, kind: FORMATS[kind](v), gbp=gbp, pct=pct, count=count, day=day, month_label=month_label
         )
         env.globals["numeric_kinds"] = NUMERIC_KINDS
+        env.globals["data_quality_kpis"] = DATA_QUALITY_KPIS
         _ENV = env
     return _ENV
 
