@@ -1,6 +1,7 @@
 """Builds the dbt warehouse whenever raw data changes, through astronomer-cosmos: one Airflow task per
-dbt model, each running ``dbt build`` on that model (the model, then its data and unit tests), in the order
-of the dbt graph. Supplier names are resolved (raw.supplier_name_matches) and seeds loaded first; after the
+dbt model, each running ``dbt build`` on that model (the model, then its data tests; dbt unit tests test the
+SQL, not the data, and run in the test suite instead: ``procure.transform.dbt_build.PRODUCTION_BUILD_FLAGS``),
+in the order of the dbt graph. Supplier names are resolved (raw.supplier_name_matches) and seeds loaded first; after the
 models, the spend forecasts are computed in Python and the marts on them (``tag:forecast``) built; tests that
 span models (relationships, the reconciliation tests) run once every model is built; only then is the marts
 Asset updated for the quality gate.
@@ -29,6 +30,7 @@ from cosmos.constants import (
 
 from procure.assets import MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND
 from procure.dag_defaults import BUILD_PRIORITY, DEFAULT_ARGS, NO_RETRY, WRITER_POOL, limits
+from procure.transform.dbt_build import PRODUCTION_BUILD_FLAGS
 
 DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"
@@ -93,6 +95,8 @@ def build_warehouse():
             exclude=["tag:forecast"],
         ),
         operator_args={
+            # no dbt unit tests in production (they test the SQL, not the data): the rule in dbt_build
+            "dbt_cmd_flags": list(PRODUCTION_BUILD_FLAGS),
             "pool": WRITER_POOL,
             "emit_datasets": False,
             "install_deps": False,

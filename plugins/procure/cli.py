@@ -317,17 +317,23 @@ def ingest_all(run_id: str, as_of: str | None) -> None:
 @click.option("--target", type=click.Choice(["duckdb", "postgres"]), default="duckdb", show_default=True)
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models (fct_spend) from scratch.")
 @click.option(
+    "--unit-tests",
+    is_flag=True,
+    help="Also run dbt's unit tests (the models' SQL on hand-built inputs): for development and CI, "
+    "left out of production builds.",
+)
+@click.option(
     "--manifest-only", is_flag=True, help="Only write the dbt manifest the build_warehouse DAG is rendered from."
 )
-def build(target: str, full_refresh: bool, manifest_only: bool) -> None:
-    """dbt build of the warehouse (models, data tests, unit tests)."""
+def build(target: str, full_refresh: bool, unit_tests: bool, manifest_only: bool) -> None:
+    """dbt build of the warehouse (models and data tests; --unit-tests adds dbt's unit tests)."""
     from procure import tasks
     from procure.transform import dbt_build
 
     if manifest_only:
         _echo({"manifest": str(dbt_build.write_manifest())})
     else:
-        _echo(tasks.build_warehouse(target, full_refresh=full_refresh))
+        _echo(tasks.build_warehouse(target, full_refresh=full_refresh, unit_tests=unit_tests))
 
 
 @main.command()

@@ -263,9 +263,10 @@ def ingest_notices(run_id: str, until: date | datetime | None = None, warehouse:
 
 
 def build_warehouse(
-    target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False
+    target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False, unit_tests: bool = False
 ) -> dict[str, Any]:
-    """Resolve supplier names (DuckDB only: PostgreSQL gets the table from the raw mirror), then dbt build."""
+    """Resolve supplier names (DuckDB only: PostgreSQL gets the table from the raw mirror), then dbt build
+    (dbt unit tests only when ``unit_tests``: see procure.transform.dbt_build.PRODUCTION_BUILD_FLAGS)."""
     from procure.transform.dbt_build import build
 
     out: dict[str, Any] = {}
@@ -273,7 +274,9 @@ def build_warehouse(
         from procure.transform.supplier_match import write_matches
 
         out["suppliers"] = _timed("supplier resolution", write_matches, warehouse)
-    lines = _timed("dbt build", build, target=target, warehouse=warehouse, full_refresh=full_refresh)
+    lines = _timed(
+        "dbt build", build, target=target, warehouse=warehouse, full_refresh=full_refresh, unit_tests=unit_tests
+    )
     out["nodes"] = len(lines)
     return out
 

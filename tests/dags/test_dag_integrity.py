@@ -285,6 +285,17 @@ def test_priority_weights_put_loads_before_builds_before_the_gate_before_publish
         assert min(higher) > max(lower), weights
 
 
+def test_dbt_tasks_build_without_unit_tests(dags):
+    """Production builds leave dbt's unit tests (the SQL on fixed inputs) to the test suite; data tests run."""
+    from procure.transform.dbt_build import PRODUCTION_BUILD_FLAGS
+
+    dbt_tasks = [t for t in _dag(dags, "build_warehouse").tasks if hasattr(t, "dbt_cmd_flags")]
+    assert len(dbt_tasks) > 20, "the build renders one task per dbt model"
+    wrong = [t.task_id for t in dbt_tasks if list(PRODUCTION_BUILD_FLAGS) != t.dbt_cmd_flags[-2:]]
+    assert not wrong, wrong
+    assert list(PRODUCTION_BUILD_FLAGS) == ["--exclude-resource-type", "unit_test"]
+
+
 # 3. No cycles, inside a DAG or across the asset chain -------------------------------------
 
 

@@ -52,7 +52,7 @@ def built(tmp_path_factory, sample_dir) -> dict[str, Path]:
         mp.setenv("DBT_LOG_PATH", str(base / "dbt_logs"))
         ingested = _procure("ingest", "all", "--as-of", "2025-04-05")
         assert ingested.returncode == 0, ingested.stderr[-3000:]
-        _build()
+        _build("--unit-tests")  # the suite's one DuckDB run of dbt's unit tests (production builds leave them out)
         yield paths
 
 

@@ -37,7 +37,7 @@ def test_marts_identical_on_duckdb_and_postgres(isolated_env, pg):
     tasks.build_warehouse("duckdb")
     counts = mirror_raw_to_postgres()
     assert counts["spend_lines"] > 20_000
-    tasks.build_warehouse("postgres")
+    tasks.build_warehouse("postgres", unit_tests=True)  # dbt's unit tests run on PostgreSQL too
 
     duck = connect(read_only=True)
     try:

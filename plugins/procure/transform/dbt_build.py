@@ -55,18 +55,34 @@ def run_dbt(args: list[str], target: str = "duckdb", warehouse: Path | None = No
 # Models built on the forecasting step's output (procure.transform.forecast): they wait for it.
 FORECAST_SELECTOR = "tag:forecast"
 
+# dbt unit tests check the SQL of a model against fixed, hand-built inputs: they test the code, not the
+# data, so a production build (the build_warehouse DAG, `procure build`) leaves them out, as dbt advises,
+# and they run where the code changes: the test suite and `procure build --unit-tests`. Data tests always
+# run. The one place this rule is written; the DAG passes the same flags to every Cosmos task.
+PRODUCTION_BUILD_FLAGS = ("--exclude-resource-type", "unit_test")
 
-def build(target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False) -> list[str]:
-    """``dbt build``: seeds, models, data tests and unit tests, in dependency order; then the forecasts.
+
+def build_flags(unit_tests: bool = False) -> list[str]:
+    """Flags of every ``dbt build`` of the warehouse: unit tests only when asked for."""
+    return [] if unit_tests else list(PRODUCTION_BUILD_FLAGS)
+
+
+def build(
+    target: str = "duckdb", warehouse: Path | None = None, full_refresh: bool = False, unit_tests: bool = False
+) -> list[str]:
+    """``dbt build``: seeds, models and data tests in dependency order (and unit tests when ``unit_tests``);
+    then the forecasts.
 
     fct_spend is incremental by source file; ``full_refresh`` rebuilds it from scratch.
     """
     flags = ["--full-refresh"] if full_refresh else []
-    lines = run_dbt(["build", "--exclude", FORECAST_SELECTOR, *flags], target=target, warehouse=warehouse)
-    return lines + build_forecasts(target=target, warehouse=warehouse)
+    lines = run_dbt(
+        ["build", "--exclude", FORECAST_SELECTOR, *flags, *build_flags(unit_tests)], target=target, warehouse=warehouse
+    )
+    return lines + build_forecasts(target=target, warehouse=warehouse, unit_tests=unit_tests)
 
 
-def build_forecasts(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
+def build_forecasts(target: str = "duckdb", warehouse: Path | None = None, unit_tests: bool = False) -> list[str]:
     """The forecasting step, then the marts built on it (``tag:forecast``) and their tests.
 
     Forecasting needs statsmodels, and dbt Python models do not run on PostgreSQL, so it runs here,
@@ -75,7 +91,9 @@ def build_forecasts(target: str = "duckdb", warehouse: Path | None = None) -> li
     from procure.transform.forecast import write_forecasts
 
     write_forecasts(target=target, warehouse=warehouse)
-    return run_dbt(["build", "--select", FORECAST_SELECTOR], target=target, warehouse=warehouse)
+    return run_dbt(
+        ["build", "--select", FORECAST_SELECTOR, *build_flags(unit_tests)], target=target, warehouse=warehouse
+    )
 
 
 def seed(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
