@@ -7,6 +7,7 @@ from typing import Any
 import great_expectations.expectations as gxe
 
 from expectations._common import critical, warning
+from procure.config import dbt_var
 
 TABLE = "marts.fct_contract_portfolio"
 
@@ -15,7 +16,8 @@ def build(ctx: dict[str, Any]) -> list:
     return [
         critical(gxe.ExpectColumnValuesToBeUnique, column="contract_id"),
         critical(gxe.ExpectColumnValuesToNotBeNull, column="supplier_id"),
-        warning(gxe.ExpectColumnValuesToNotBeInSet, column="supplier_id", value_set=["unknown"]),
+        # a contract whose supplier could not be resolved (dbt var unknown_supplier_id)
+        warning(gxe.ExpectColumnValuesToNotBeInSet, column="supplier_id", value_set=[dbt_var("unknown_supplier_id")]),
         critical(
             gxe.ExpectColumnValuesToBeInSet,
             column="expiry_band",

@@ -32,7 +32,6 @@ MARTS = (
     "fct_contract_portfolio",
     "mart_spend_by_category",
     "mart_local_spend",
-    "mart_kpi_monthly",
     "mart_supplier_concentration",
     "mart_off_contract_spend",
     "mart_procurement_kpis",
@@ -77,7 +76,7 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """The bundled sample data, generated once per session (deterministic)."""
-    from procure.sample.generate import generate_sample
+    from procure_sample.generate import generate_sample
 
     out = tmp_path_factory.mktemp("sample")
     generate_sample(out)

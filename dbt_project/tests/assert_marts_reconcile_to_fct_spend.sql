@@ -14,13 +14,6 @@ fct as (
 marts as (
 
     select
-        'mart_kpi_monthly' as mart,
-        council_id,
-        sum(total_spend_gbp) as total_gbp
-    from {{ ref('mart_kpi_monthly') }}
-    group by council_id
-    union all
-    select
         'mart_procurement_kpis' as mart,
         council_id,
         sum(total_spend_gbp) as total_gbp

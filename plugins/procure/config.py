@@ -106,6 +106,28 @@ def dbt_project_dir() -> Path:
     return PROJECT_ROOT / "dbt_project"
 
 
+def dbt_var(name: str) -> Any:
+    """A var of dbt_project/dbt_project.yml (e.g. ``redacted_supplier_id``): where a rule both sides use is
+    written once, the dbt models reading it with ``var()`` and Python with this."""
+    path = dbt_project_dir() / "dbt_project.yml"
+    values = read_yaml(path, "dbt project file").get("vars") or {}
+    if name not in values:
+        raise ConfigError(f"{path}: no var {name!r} under vars:")
+    return values[name]
+
+
+def placeholder_supplier_ids() -> tuple[str, str]:
+    """The supplier_id of redacted payees and of payments with no payee stated (dbt vars
+    redacted_supplier_id, unknown_supplier_id; dim_supplier.is_placeholder marks both)."""
+    return str(dbt_var("redacted_supplier_id")), str(dbt_var("unknown_supplier_id"))
+
+
+def cosmos_manifest_path() -> Path:
+    """The dbt manifest the build_warehouse DAG renders its tasks from (one per model), written at set-up
+    time by ``procure build --manifest-only``."""
+    return dbt_project_dir() / "target" / "cosmos" / "manifest.json"
+
+
 def dbt_target_dir() -> Path:
     """Where dbt writes manifest.json and run_results.json (``DBT_TARGET_PATH``, relative to dbt_project/)."""
     value = os.environ.get("DBT_TARGET_PATH")

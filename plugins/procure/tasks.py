@@ -293,7 +293,7 @@ def latest_month(council_id: str, warehouse: Path | None = None) -> date:
     con = connect(warehouse, read_only=True)
     try:
         row = con.execute(
-            "select max(month) from marts.mart_kpi_monthly where council_id = ?", [council_id]
+            "select max(month) from marts.mart_procurement_kpis where council_id = ?", [council_id]
         ).fetchall()[0][0]
     finally:
         con.close()

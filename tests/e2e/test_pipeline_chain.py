@@ -208,7 +208,7 @@ def test_chain_publishes_totals_that_match_the_input_files(chain, chain_env):
             assert len(read_csv(review / name)) == entry["rows"], name
 
     by_category = read_csv(review / "spend_by_category.csv")
-    kpi = read_csv(review / "kpi_monthly.csv")
+    kpi = read_csv(review / "procurement_kpis.csv")
     assert Decimal(entries["spend_by_category.csv"]["amount_totals"]["total_spend_gbp"]) == input_total
     assert column_sum(by_category, "total_spend_gbp") == input_total
     assert column_sum(kpi, "total_spend_gbp") == input_total

@@ -106,13 +106,13 @@ def test_headline_figures_are_mart_columns(pack):
     )
     monthly = _one(
         con,
-        "select line_count, supplier_count, credit_gbp, redacted_spend_gbp, pcard_spend_gbp "
-        "from marts.mart_kpi_monthly where council_id = 'norwich' and month = ?",
+        "select line_count, suppliers_paid, credit_gbp, redacted_spend_gbp, pcard_spend_gbp "
+        "from marts.mart_procurement_kpis where council_id = 'norwich' and month = ?",
         MONTH,
     )
     ytd = _one(
         con,
-        "select sum(total_spend_gbp) from marts.mart_kpi_monthly where council_id = 'norwich' and month between ? and ?",
+        "select sum(total_spend_gbp) from marts.mart_procurement_kpis where council_id = 'norwich' and month between ? and ?",
         FY_START,
         MONTH,
     )[0]
@@ -209,13 +209,13 @@ def test_shares_show_coverage_and_define_local(pack):
     for row in p.tables["shares"]:
         m = next(
             m
-            for (m,) in con.execute("select distinct month from marts.mart_kpi_monthly").fetchall()
+            for (m,) in con.execute("select distinct month from marts.mart_procurement_kpis").fetchall()
             if f"{m:%b %y}" == row[0]["text"]
         )
         expected = _one(
             con,
             "select local_share, local_coverage, sme_share, sme_coverage, vcse_share, vcse_coverage "
-            "from marts.mart_kpi_monthly where council_id = 'norwich' and month = ?",
+            "from marts.mart_procurement_kpis where council_id = 'norwich' and month = ?",
             m,
         )
         assert tuple(_num(c) for c in row[1:]) == expected

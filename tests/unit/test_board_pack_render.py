@@ -44,10 +44,12 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
         "fy_start": date(2024, 4, 1),
         "kpi_month": {
             "line_count": 2,
-            "supplier_count": 1,
+            "suppliers_paid": 1,
             "credit_gbp": Decimal(0),
             "redacted_spend_gbp": Decimal(0),
             "pcard_spend_gbp": Decimal(0),
+            "contracts_expiring_6m": 1,
+            "value_expiring_6m_gbp": Decimal("1000.00"),
         },
         "spend": {"month": Decimal(200), "prev": None, "last_year": None, "ytd": Decimal(200), "ytd_lines": 2},
         "kpis": [
@@ -98,7 +100,6 @@ def _figures(board_name: str | None = "Resources Board") -> dict:
             }
         ],
         "pipeline": {"0-6 months": [contract], "6-12 months": [], "lapsed": []},
-        "procurement_kpis": {"contracts_expiring_6m": 1, "value_expiring_6m_gbp": Decimal("1000.00")},
         "risks": [],
         "offcontract": [],
         "offcontract_total": Decimal(0),

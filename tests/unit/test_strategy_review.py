@@ -21,13 +21,14 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import gated_warehouse
 
-from procure.config import get_council
+from procure.config import get_council, placeholder_supplier_ids
 from procure.publish.atomic import GateNotPassed, sha256_file
 from procure.publish.export import ExportError, export_mart, normalise_fiscal_year
 from procure.publish.safety import PrivacyCheckFailed, is_personal_looking, neutralise
 from procure.publish.strategy_review import EXTRACTS, publish_strategy_review
 
 FY = "2024-25"
+REDACTED_ID, _ = placeholder_supplier_ids()
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def test_extracts_match_the_marts_and_the_manifest(warehouse, tmp_path):
             [FY],
         ).fetchall()[0]
         redacted = con.execute(
-            "select sum(amount_gbp) from marts.fct_spend where supplier_id = 'redacted' and fiscal_year = ?", [FY]
+            "select sum(amount_gbp) from marts.fct_spend where supplier_id = ? and fiscal_year = ?", [REDACTED_ID, FY]
         ).fetchall()[0][0]
         contracts = con.execute("select count(*) from marts.fct_contract_portfolio").fetchall()[0][0]
         expiring, at_risk = con.execute(
@@ -164,7 +165,7 @@ def test_extracts_match_the_marts_and_the_manifest(warehouse, tmp_path):
     assert sum(Decimal(r["total_spend_gbp"]) for r in suppliers) == total
     assert sum(int(r["line_count"]) for r in suppliers) == lines
     assert sum(Decimal(r["credit_gbp"]) for r in suppliers) == credits
-    [redacted_row] = [r for r in suppliers if r["supplier_id"] == "redacted"]
+    [redacted_row] = [r for r in suppliers if r["supplier_id"] == REDACTED_ID]
     assert Decimal(redacted_row["total_spend_gbp"]) == redacted
     assert redacted_row["supplier_name"] == "Redacted payees (personal data)"
     text = (folder / "spend_by_supplier.csv").read_text(encoding="utf-8")
@@ -202,9 +203,9 @@ def _rename_top_suppliers(warehouse: Path, names: list[str]) -> list[str]:
         ids = [
             r[0]
             for r in con.execute(
-                "select supplier_id from marts.fct_spend where fiscal_year = ? and supplier_id not in ('redacted', "
-                "'unknown') group by 1 having sum(amount_gbp) filter (where is_credit) < 0 "
-                "order by sum(amount_gbp) desc limit ?",
+                "select supplier_id from marts.fct_spend join marts.dim_supplier using (supplier_id) "
+                "where fiscal_year = ? and not is_placeholder group by 1 "
+                "having sum(amount_gbp) filter (where is_credit) < 0 order by sum(amount_gbp) desc limit ?",
                 [FY, len(names)],
             ).fetchall()
         ]
@@ -285,7 +286,7 @@ def test_failed_gate_refuses_and_leaves_previous_outputs(warehouse, tmp_path):
 
 def test_export_filters_and_neutralises(warehouse, tmp_path):
     _rename_top_suppliers(warehouse, ["@evil"])
-    out = export_mart("mart_kpi_monthly", "csv", tmp_path / "kpi.csv", council_id="norwich", fiscal_year="2024")
+    out = export_mart("mart_procurement_kpis", "csv", tmp_path / "kpi.csv", council_id="norwich", fiscal_year="2024")
     assert out.rows == 12
     assert {r["fiscal_year"] for r in _csv(out.path)} == {FY}
 

@@ -86,18 +86,18 @@ EXTRACTS: list[Extract] = [
         "  sum(l.unknown_vcse_spend_gbp) as unknown_vcse_spend_gbp, "
         "  any_value(k.local_share) as local_share, any_value(k.sme_share) as sme_share, "
         "  any_value(k.vcse_share) as vcse_share "
-        "from marts.mart_local_spend l join marts.mart_kpi_monthly k using (council_id, month) "
+        "from marts.mart_local_spend l join marts.mart_procurement_kpis k using (council_id, month) "
         "where l.council_id = ? and l.fiscal_year = ? group by 1 order by 1",
         "Monthly local, SME and VCSE spend and shares (shares of gross spend where the status is known).",
     ),
     Extract(
-        "kpi_monthly",
+        "procurement_kpis",
         "Monthly procurement KPIs",
-        "select * exclude (council_id) from marts.mart_kpi_monthly where council_id = ? and fiscal_year = ? "
+        "select * exclude (council_id) from marts.mart_procurement_kpis where council_id = ? and fiscal_year = ? "
         "order by month",
-        "The board pack's monthly measures: spend, lines, suppliers, credits, and the on-contract, local, SME, "
-        "VCSE and categorised shares.",
-        "mart_kpi_monthly",
+        "The board pack's monthly measures: spend, lines, suppliers, credits, the on-contract, local, SME, "
+        "VCSE and categorised shares with their targets and RAG status, contracts expiring and new awards.",
+        "mart_procurement_kpis",
     ),
     Extract(
         "contract_portfolio",

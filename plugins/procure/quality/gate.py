@@ -36,7 +36,7 @@ SUITES = (
     "raw_spend_months",
     "raw_spend_files",
     "fct_spend",
-    "mart_kpi_monthly",
+    "mart_procurement_kpis",
     "mart_local_spend",
     "dim_supplier",
     "fct_contract_portfolio",

@@ -1,14 +1,14 @@
-{#- Spend per council, month, category and supplier with the emission factor that applies to it, in order
-    of preference: the supplier's own reported intensity (seed supplier_emission_factors), the factor of
-    the supplier's SIC division (seeds supplier_sic_codes -> carbon_emission_factors), the factor of the
-    category's SIC division (seed carbon_category_sectors; a level-2 row beats the level-1 row), else none
+{#- Spend per council, month, category and supplier (int_spend_supplier_months_summed) with the emission
+    factor that applies to it, in order of preference: the supplier's own reported intensity (seed
+    supplier_emission_factors), the factor of the supplier's SIC division (seeds supplier_sic_codes ->
+    carbon_emission_factors), the factor of the category's SIC division (seed carbon_category_sectors; a level-2 row beats the level-1 row), else none
     ('not_measured'). Spend-based (SIC) factors are applied to spend deflated to the factor's price year
     when seed price_deflators has both years; otherwise to spend as paid (is_deflated false). -#}
 with
 
-spend as (
+grouped as (
 
-    select * from {{ ref('fct_spend') }}
+    select * from {{ ref('int_spend_supplier_months_summed') }}
 
 ),
 
@@ -51,21 +51,6 @@ supplier_reported as (
 deflators as (
 
     select * from {{ ref('price_deflators') }}
-
-),
-
-grouped as (
-
-    select
-        council_id,
-        payment_month,
-        fiscal_year,
-        category_l1,
-        category_l2,
-        supplier_id,
-        sum(amount_gbp) as spend_gbp
-    from spend
-    group by council_id, payment_month, fiscal_year, category_l1, category_l2, supplier_id
 
 ),
 
@@ -136,7 +121,13 @@ category_division as (
 factored as (
 
     select
-        grouped.*,
+        grouped.council_id,
+        grouped.payment_month,
+        grouped.fiscal_year,
+        grouped.category_l1,
+        grouped.category_l2,
+        grouped.supplier_id,
+        grouped.spend_gbp,
         reported.kgco2e_per_gbp as reported_factor,
         reported.reporting_year,
         supplier_factor.sic_division as supplier_sic_division,

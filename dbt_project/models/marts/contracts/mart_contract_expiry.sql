@@ -15,7 +15,7 @@ months as (
         council_id,
         month,
         cast({{ dbt.dateadd('month', 1, 'month') }} as date) as next_month
-    from {{ ref('mart_kpi_monthly') }}
+    from {{ ref('int_spend_months_summed') }}
 
 ),
 

@@ -27,7 +27,7 @@ final as (
         contracts.contract_source,
         contracts.contract_ref,
         contracts.title,
-        coalesce(contracts.supplier_id, 'unknown') as supplier_id,
+        coalesce(contracts.supplier_id, {{ unknown_supplier_id() }}) as supplier_id,
         contracts.supplier_name,
         contracts.procurement_route,
         contracts.procurement_category,

@@ -10,7 +10,7 @@ with
 spend as (
 
     select * from {{ ref('fct_spend') }}
-    where not is_credit and amount_gbp > 0 and supplier_id not in ('redacted', 'unknown')
+    where not is_credit and amount_gbp > 0 and supplier_id not in {{ placeholder_supplier_ids() }}
 
 ),
 

@@ -1,16 +1,19 @@
-{#- The board pack's KPIs per council and month, each share with its target (seed kpi_targets) and a
-    RAG status (macro rag_status: green meets the target, amber within the seed's tolerance, red beyond it,
-    null when the KPI is unknown). The local, SME and VCSE shares are measured on the spend whose status is
-    known: below var('share_coverage_floor') of gross spend known, they get no RAG.
+{#- The board's figures per council and month, one row each: spend, lines, suppliers paid, credits,
+    redacted and p-card spend, and the on-contract, local, SME, VCSE and classified shares with their
+    coverage (summed in int_spend_months_summed); each share with its target (seed kpi_targets) and a RAG
+    status (macro rag_status: green meets the target, amber within the seed's tolerance, red beyond it,
+    null when the KPI is unknown). The local, SME and VCSE shares are measured on the spend whose status
+    is known: below var('share_coverage_floor') of gross spend known, they get no RAG.
 
-    Expiring contracts are counted as at the end of the month from mart_contract_expiry: contracts (register
-    and CF/FTS) that have started and end within the next 6 / 12 months. New awards are CF/FTS awards of the council dated in the
-    month. Rows quarantined are those the spend reader rejected from the month's files. -#}
+    Expiring contracts are counted as at the end of the month from mart_contract_expiry: contracts
+    (register and CF/FTS) that have started and end within the next 6 / 12 months. New awards are CF/FTS
+    awards of the council dated in the month. Rows quarantined are those the spend reader rejected from
+    the month's files. -#}
 with
 
 monthly as (
 
-    select * from {{ ref('mart_kpi_monthly') }}
+    select * from {{ ref('int_spend_months_summed') }}
 
 ),
 
@@ -133,7 +136,10 @@ measured as (
         monthly.fiscal_year,
         monthly.total_spend_gbp,
         monthly.line_count,
-        monthly.supplier_count as suppliers_paid,
+        monthly.suppliers_paid,
+        monthly.credit_gbp,
+        monthly.redacted_spend_gbp,
+        monthly.pcard_spend_gbp,
         monthly.local_share,
         monthly.sme_share,
         monthly.vcse_share,
@@ -172,6 +178,9 @@ final as (
         cast(measured.total_spend_gbp as decimal(18, 2)) as total_spend_gbp,
         cast(measured.line_count as bigint) as line_count,
         cast(measured.suppliers_paid as bigint) as suppliers_paid,
+        cast(measured.credit_gbp as decimal(18, 2)) as credit_gbp,
+        cast(measured.redacted_spend_gbp as decimal(18, 2)) as redacted_spend_gbp,
+        cast(measured.pcard_spend_gbp as decimal(18, 2)) as pcard_spend_gbp,
         cast(measured.local_share as decimal(9, 6)) as local_share,
         cast(measured.sme_share as decimal(9, 6)) as sme_share,
         cast(measured.vcse_share as decimal(9, 6)) as vcse_share,

@@ -5,14 +5,15 @@
     a change in what its lines are built from (resolved supplier, category, supplier flags, contracts,
     fiscal calendar) - so a new month does not rebuild history, a replaced month is rebuilt whole, and a
     second run changes nothing.
-    The post-hook removes files that are no longer loaded. Same SQL on DuckDB and PostgreSQL. -#}
+    The post-hook (macro delete_files_no_longer_loaded) removes files that are no longer loaded. Same SQL
+    on DuckDB and PostgreSQL. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['council_id', 'source_file'],
         on_schema_change='append_new_columns',
-        post_hook="delete from {{ this }} where council_id || '|' || source_file not in (select distinct council_id || '|' || source_file from {{ ref('int_spend_lines_classified') }})"
+        post_hook="{{ delete_files_no_longer_loaded(this, ref('int_spend_lines_classified')) }}"
     )
 }}
 
@@ -52,44 +53,25 @@ contracts as (
 
 reference_fingerprint as materialized (
 
-    -- everything outside the file that a line's columns depend on
+    -- everything outside the file that a line's columns depend on (macros in build_fingerprint.sql)
     select
         md5(
-            coalesce((
-                select
-                    string_agg(
-                        supplier_id
-                        || '|' || coalesce(postcode_district, '?')
-                        || '|' || coalesce(cast(is_local_override as varchar), '?')
-                        || '|' || coalesce(cast(is_sme as varchar), '?')
-                        || '|' || coalesce(cast(is_vcse as varchar), '?'),
-                        ',' order by supplier_id
-                    )
-                from suppliers
-            ), '')
-            || '#' || coalesce((
-                select
-                    string_agg(
-                        contract_id
-                        || '|' || council_id
-                        || '|' || coalesce(supplier_id, '?')
-                        || '|' || coalesce(cast(cast(start_date as date) as varchar), '?')
-                        || '|' || coalesce(cast(cast(end_date as date) as varchar), '?')
-                        || '|' || coalesce(procurement_category, '?')
-                        || '|' || coalesce(service_area, '?'),
-                        ',' order by contract_id
-                    )
-                from contracts
-            ), '')
-            || '#' || coalesce((
-                select
-                    string_agg(
-                        council_id || '|' || cast(fiscal_year_start_month as varchar)
-                        || '|' || local_postcode_prefixes,
-                        ',' order by council_id
-                    )
-                from councils
-            ), '')
+            {{ table_fingerprint(
+                'suppliers',
+                ['supplier_id', 'postcode_district', 'is_local_override', 'is_sme', 'is_vcse'],
+                order_by='supplier_id'
+            ) }}
+            || '#' || {{ table_fingerprint(
+                'contracts',
+                ['contract_id', 'council_id', 'supplier_id', 'start_date', 'end_date', 'procurement_category',
+                 'service_area'],
+                order_by='contract_id'
+            ) }}
+            || '#' || {{ table_fingerprint(
+                'councils',
+                ['council_id', 'fiscal_year_start_month', 'local_postcode_prefixes'],
+                order_by='council_id'
+            ) }}
         ) as fingerprint
 
 ),
@@ -98,6 +80,7 @@ reference_fingerprint as materialized (
 -- (inlined, it cost rows x file size: ~90% of the dbt build). Valid on DuckDB and PostgreSQL 12+.
 file_fingerprint as materialized (
 
+    -- the file's content (its SHA-256 and its lines' built columns) and the reference fingerprint
     select
         lines.council_id,
         lines.source_file,
@@ -106,17 +89,12 @@ file_fingerprint as materialized (
             || '#' || max(reference_fingerprint.fingerprint)
             -- one md5 per line, so the ordered aggregate sorts 32 characters a line, not the whole line
             || '#' || string_agg(
-                md5(
-                    lines.spend_line_id
-                    || '|' || cast(lines.amount_gbp as varchar)
-                    || '|' || cast(lines.payment_date as varchar)
-                    || '|' || coalesce(lines.date_precision, '')
-                    || '|' || coalesce(lines.field_warnings, '')
-                    || '|' || lines.supplier_id
-                    || '|' || coalesce(lines.category_l1, '')
-                    || '|' || coalesce(lines.category_l2, '')
-                    || '|' || coalesce(lines.classification_rule, '')
-                ),
+                md5({{ fingerprint_fields(
+                    ['lines.spend_line_id', 'lines.amount_gbp', 'lines.payment_date', 'lines.date_precision',
+                     'lines.field_warnings', 'lines.supplier_id', 'lines.category_l1', 'lines.category_l2',
+                     'lines.classification_rule'],
+                    null_as=''
+                ) }}),
                 ',' order by lines.spend_line_id
             )
         ) as build_fingerprint

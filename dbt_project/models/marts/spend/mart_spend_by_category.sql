@@ -1,30 +1,10 @@
 {#- Spend per council, month and ProClass category: where the money goes. -#}
 with
 
-spend as (
-
-    select * from {{ ref('fct_spend') }}
-
-),
-
 by_supplier as (
 
     -- per supplier first, so supplier_count counts rows instead of a count(distinct) per group (10 M lines)
-    select
-        council_id,
-        payment_month,
-        fiscal_year,
-        category_l1,
-        category_l2,
-        supplier_id,
-        sum(amount_gbp) as spend_gbp,
-        count(*) as line_count,
-        sum(case when is_on_contract then amount_gbp else 0 end) as on_contract_spend_gbp,
-        sum(case when not is_on_contract then amount_gbp else 0 end) as off_contract_spend_gbp,
-        sum(case when contract_attribution = 'after_contract_end' then amount_gbp else 0 end)
-            as after_contract_end_gbp
-    from spend
-    group by council_id, payment_month, fiscal_year, category_l1, category_l2, supplier_id
+    select * from {{ ref('int_spend_supplier_months_summed') }}
 
 ),
 

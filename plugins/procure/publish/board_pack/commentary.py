@@ -95,7 +95,7 @@ def commentary(data: dict[str, Any]) -> list[str]:
         else:
             verb = "rose" if k["change_month"] > 0 else "fell"
             out.append(f"{k['label']} {verb} {_pts(k['change_month'])} points to {pct(k['value'])}{target}.")
-    pk = data.get("procurement_kpis") or {}
+    pk = data.get("kpi_month") or {}
     n6 = pk.get("contracts_expiring_6m") or 0
     if n6:
         out.append(

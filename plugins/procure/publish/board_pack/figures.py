@@ -103,18 +103,18 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     cid = council.id
     start = fy_start(month, council.fiscal_year_start_month)
     first = add_months(month, -12)
-    kpi = _rows(con, "select * from marts.mart_kpi_monthly where council_id = ? and month = ?", [cid, month])
+    kpi = _rows(con, "select * from marts.mart_procurement_kpis where council_id = ? and month = ?", [cid, month])
     if not kpi:
         raise LookupError(f"council {cid!r}: no spend loaded for {month:%Y-%m}; nothing to report")
     money = _rows(
         con,
-        "select month, total_spend_gbp from marts.mart_kpi_monthly where council_id = ? and month in (?, ?, ?)",
+        "select month, total_spend_gbp from marts.mart_procurement_kpis where council_id = ? and month in (?, ?, ?)",
         [cid, month, add_months(month, -1), add_months(month, -12)],
     )
     money = {r["month"]: r["total_spend_gbp"] for r in money}
     ytd = _rows(
         con,
-        "select sum(total_spend_gbp) as spend, sum(line_count) as lines from marts.mart_kpi_monthly "
+        "select sum(total_spend_gbp) as spend, sum(line_count) as lines from marts.mart_procurement_kpis "
         "where council_id = ? and month between ? and ?",
         [cid, start, month],
     )[0]
@@ -143,7 +143,7 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     shares = _rows(
         con,
         "select month, local_share, local_coverage, local_share_of_all_spend, sme_share, sme_coverage, "
-        "  sme_share_of_all_spend, vcse_share, vcse_coverage, vcse_share_of_all_spend from marts.mart_kpi_monthly "
+        "  sme_share_of_all_spend, vcse_share, vcse_coverage, vcse_share_of_all_spend from marts.mart_procurement_kpis "
         "where council_id = ? and month between ? and ? order by month",
         [cid, first, month],
     )
@@ -306,9 +306,6 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
             "ytd_lines": ytd["lines"],
         },
         "kpis": _kpi_rows(con, council, month),
-        "procurement_kpis": _rows(
-            con, "select * from marts.mart_procurement_kpis where council_id = ? and month = ?", [cid, month]
-        )[0],
         "trend": {"months": months, "loaded": loaded_months, "groups": groups, "values": trend},
         "shares": shares,
         "suppliers": suppliers,

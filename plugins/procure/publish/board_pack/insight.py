@@ -143,7 +143,7 @@ def forecast(con, cid: str, month: date) -> dict[str, Any]:
         last = points[0]["last_actual_month"]
         actual = _rows(
             con,
-            "select month, total_spend_gbp as spend from marts.mart_kpi_monthly where council_id = ? "
+            "select month, total_spend_gbp as spend from marts.mart_procurement_kpis where council_id = ? "
             "and month <= ? order by month desc limit 12",
             [cid, last],
         )[::-1]

@@ -1,4 +1,7 @@
-{#- The board's headline figures, one row per council and month. -#}
+{#- Spend per council and month, summed from fct_spend: totals, credits, redacted and p-card spend, the
+    identified suppliers paid, and the local / SME / VCSE / on-contract / classified shares with their
+    coverage (macros in gross_share.sql). mart_procurement_kpis adds targets and RAG to these;
+    mart_contract_expiry takes its council months from here. -#}
 with
 
 spend as (
@@ -18,7 +21,7 @@ final as (
         cast(
             count(distinct case when supplier_id not in {{ placeholder_supplier_ids() }} then supplier_id end)
             as bigint
-        ) as supplier_count,
+        ) as suppliers_paid,
         cast(sum(case when is_credit then amount_gbp else 0 end) as decimal(18, 2)) as credit_gbp,
         cast(sum(case when is_redacted then amount_gbp else 0 end) as decimal(18, 2)) as redacted_spend_gbp,
         cast(sum(case when is_pcard then amount_gbp else 0 end) as decimal(18, 2)) as pcard_spend_gbp,

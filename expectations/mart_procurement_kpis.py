@@ -1,4 +1,4 @@
-"""mart_kpi_monthly: one row per council and month, shares within [0, 1]."""
+"""mart_procurement_kpis: one row per council and month, shares within [0, 1]."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import great_expectations.expectations as gxe
 
 from expectations._common import critical
 
-TABLE = "marts.mart_kpi_monthly"
+TABLE = "marts.mart_procurement_kpis"
 SHARES = (
     "on_contract_share",
     "local_share",
@@ -21,6 +21,7 @@ SHARES = (
     "local_share_of_all_spend",
     "sme_share_of_all_spend",
     "vcse_share_of_all_spend",
+    "quarantine_share",
 )
 
 
