@@ -1,6 +1,6 @@
 """Fast, streaming generator of N councils x M months of payment files for the benchmark.
 
-``procure.sample.generate`` writes one Norwich-sized year in memory with Decimal maths: right for
+``procure_sample.generate`` writes one Norwich-sized year in memory with Decimal maths: right for
 the demo, too slow for 300 councils. This module keeps its shapes and its mess and streams rows to
 disk one council-month at a time (memory stays at one month of one council, whatever the size):
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from procure.sample import names
-from procure.sample.generate import (
+from procure_sample import names
+from procure_sample.generate import (
     HEADER_DRIFT_MONTH_INDEX,
     REDACTED_AREAS,
     SPEND_HEADER,
@@ -40,7 +40,7 @@ from procure.sample.generate import (
     TITLE_ROW_MONTH_INDEX,
     _build_suppliers,
 )
-from procure.sample.reference import SERVICE_AREAS, proclass_label
+from procure_sample.reference import SERVICE_AREAS, proclass_label
 
 # Lines a year of one council: ~10 M for 300 councils, as the issue sizes a national index.
 LINES_PER_YEAR = 33_000

@@ -14,8 +14,6 @@ runs no dbt and opens no database.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pendulum
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -29,11 +27,13 @@ from cosmos.constants import (
 )
 
 from procure.assets import MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND
+from procure.config import cosmos_manifest_path, dbt_project_dir
 from procure.dag_defaults import BUILD_PRIORITY, DEFAULT_ARGS, NO_RETRY, WRITER_POOL, limits
 from procure.transform.dbt_build import PRODUCTION_BUILD_FLAGS
 
-DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
-MANIFEST = DBT_PROJECT / "target" / "cosmos" / "manifest.json"
+# paths only (PROCURE_HOME, else the checkout): nothing is opened or read at parse time
+DBT_PROJECT = dbt_project_dir()
+MANIFEST = cosmos_manifest_path()
 
 
 def procure_warehouse() -> str:

@@ -57,7 +57,7 @@ def main(verbose: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=PROJECT_ROOT / "data" / "sample", show_default=True)
 def sample_data(out: Path) -> None:
     """Generate the bundled Norwich-shaped sample data (deterministic)."""
-    from procure.sample.generate import generate_sample
+    from procure_sample.generate import generate_sample
 
     summary = generate_sample(out)
     _echo({k: v for k, v in summary.items() if k != "spend_files"})

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from procure.sample.generate import CONTRACT_HEADER, generate_sample
-from procure.sample.reference import PROCLASS
+from procure_sample.generate import CONTRACT_HEADER, generate_sample
+from procure_sample.reference import PROCLASS
 
 AMOUNT_COLUMNS = ("Net Amount (£)", "Amount")
 DATE_COLUMNS = ("Payment Date", "Date Paid")

@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from procure.config import dbt_project_dir, warehouse_path
+from procure.config import cosmos_manifest_path, dbt_project_dir, warehouse_path
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,6 @@ CROSS_MODEL_TESTS = ("test_type:singular", "test_name:relationships")
 def cross_model_tests(target: str = "duckdb", warehouse: Path | None = None) -> list[str]:
     """``dbt test`` of the tests that span models: the last step before the marts Asset is updated."""
     return run_dbt(["test", "--select", *CROSS_MODEL_TESTS], target=target, warehouse=warehouse)
-
-
-def cosmos_manifest_path() -> Path:
-    """Where the build_warehouse DAG reads the dbt manifest it renders its tasks from (one per model)."""
-    return dbt_project_dir() / "target" / "cosmos" / "manifest.json"
 
 
 def write_manifest(path: Path | None = None) -> Path:
