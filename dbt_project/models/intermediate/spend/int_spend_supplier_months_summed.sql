@@ -18,11 +18,12 @@ final as (
         category_l1,
         category_l2,
         supplier_id,
-        sum(amount_gbp) as spend_gbp,
-        count(*) as line_count,
-        sum(case when is_on_contract then amount_gbp else 0 end) as on_contract_spend_gbp,
-        sum(case when not is_on_contract then amount_gbp else 0 end) as off_contract_spend_gbp,
-        sum(case when contract_attribution = 'after_contract_end' then amount_gbp else 0 end)
+        cast(sum(amount_gbp) as decimal(18, 2)) as spend_gbp,
+        cast(count(*) as bigint) as line_count,
+        cast(sum(case when is_on_contract then amount_gbp else 0 end) as decimal(18, 2)) as on_contract_spend_gbp,
+        cast(sum(case when not is_on_contract then amount_gbp else 0 end) as decimal(18, 2))
+            as off_contract_spend_gbp,
+        cast(sum(case when contract_attribution = 'after_contract_end' then amount_gbp else 0 end) as decimal(18, 2))
             as after_contract_end_gbp
     from spend
     group by council_id, payment_month, fiscal_year, category_l1, category_l2, supplier_id
