@@ -113,7 +113,7 @@ EXTRACTS: list[Extract] = [
         "contracts_expiring_lapsed",
         "Contracts expiring or lapsed, by risk",
         "select * exclude (council_id) from marts.mart_contract_expiry e where council_id = ? and month = ("
-        "  select max(k.month) from marts.mart_kpi_monthly k where k.council_id = e.council_id and k.fiscal_year = ?) "
+        "  select max(k.month) from marts.mart_procurement_kpis k where k.council_id = e.council_id and k.fiscal_year = ?) "
         "order by spend_at_risk_gbp desc, contract_value_gbp desc nulls last, contract_ref",
         "As at the year's last loaded month: every contract ending in the next 12 months or lapsed in the last 12, "
         "largest spend at risk first (the full list behind the board pack's top rows), with its rank by value.",
