@@ -219,3 +219,16 @@ def test_cli_shows_a_config_error_without_a_traceback(tmp_path, monkeypatch):
         assert f"{path}: council configuration is not valid YAML at line 4" in result.output, command
         assert "while parsing a flow sequence at line 3, column 11" in result.output
         assert not isinstance(result.exception, ConfigError | AttributeError), command  # handled, no traceback
+
+
+def test_placeholder_supplier_ids_are_the_dbt_vars():
+    """Python reads the placeholder ids from dbt_project.yml, where the models' var() reads them."""
+    import yaml
+
+    dbt_vars = yaml.safe_load((config.dbt_project_dir() / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    assert config.placeholder_supplier_ids() == (dbt_vars["redacted_supplier_id"], dbt_vars["unknown_supplier_id"])
+
+
+def test_an_unknown_dbt_var_names_the_file():
+    with pytest.raises(ConfigError, match=r"dbt_project\.yml: no var 'no_such_var'"):
+        config.dbt_var("no_such_var")

@@ -121,13 +121,7 @@ category_division as (
 factored as (
 
     select
-        grouped.council_id,
-        grouped.payment_month,
-        grouped.fiscal_year,
-        grouped.category_l1,
-        grouped.category_l2,
-        grouped.supplier_id,
-        grouped.spend_gbp,
+        grouped.*,
         reported.kgco2e_per_gbp as reported_factor,
         reported.reporting_year,
         supplier_factor.sic_division as supplier_sic_division,
