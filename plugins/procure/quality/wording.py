@@ -19,7 +19,7 @@ ROWS = {
     "raw_spend_lines": "payment lines as loaded",
     "raw_spend_files": "spend files",
     "raw_spend_months": "council months",
-    "mart_kpi_monthly": "council months",
+    "mart_procurement_kpis": "council months",
     "mart_local_spend": "service-area months",
 }
 #: what a column holds, as the end of "have no ..." / "have ... outside the expected range"
