@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from datetime import date
 from decimal import Decimal
@@ -25,7 +26,7 @@ from procure.config import get_council, placeholder_supplier_ids
 from procure.publish.atomic import GateNotPassed, sha256_file
 from procure.publish.export import ExportError, export_mart, normalise_fiscal_year
 from procure.publish.safety import PrivacyCheckFailed, is_personal_looking, neutralise
-from procure.publish.strategy_review import EXTRACTS, publish_strategy_review
+from procure.publish.strategy_review import EXTRACTS, dbt_column_descriptions, publish_strategy_review
 
 FY = "2024-25"
 REDACTED_ID, _ = placeholder_supplier_ids()
@@ -187,6 +188,38 @@ def test_extracts_match_the_marts_and_the_manifest(warehouse, tmp_path):
     assert wb.properties.modified.date().isoformat() == "2025-03-31"
     readme = (folder / "README.txt").read_text(encoding="utf-8")
     assert "Open Government Licence v3.0" in readme and "2024-04-01 to 2025-03-31" in readme
+
+    # issue 15 item 13: the README and the dictionary describe exactly the columns shipped, in words
+    flat = re.sub(r"\s+", " ", readme)
+    kinds = {(sheet, col): (kind, desc) for sheet, col, kind, desc in dictionary}
+    for e in EXTRACTS:
+        with (folder / f"{e.name}.csv").open(encoding="utf-8") as f:
+            header = next(csv.reader(f))
+        assert [c for s, c in kinds if s == e.name] == header, e.name
+        for col in header:
+            kind, desc = kinds[(e.name, col)]
+            assert f"- {col} ({kind}): {' '.join(desc.split())}" in flat, (e.name, col)
+            assert not re.search(r"decimal|int64|string|bool\b|date32|timestamp\[", kind), kind
+    dbt_docs = dbt_column_descriptions()
+    assert kinds[("kpis_with_targets", "local_share_rag")][1] == dbt_docs["mart_procurement_kpis"]["local_share_rag"]
+    assert "largest five" not in readme and "every contract on the register" not in readme.lower()
+    # XLSX: shares as percentages, money as pounds, a filter on every column, the header row frozen
+    ws = wb["kpis_with_targets"]
+    head = [c.value for c in ws[1]]
+    assert ws.cell(2, head.index("local_share") + 1).number_format == "0.0%"
+    assert ws.cell(2, head.index("total_spend_gbp") + 1).number_format == "#,##0.00"
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(head)).column_letter}{ws.max_row}"
+    assert ws.freeze_panes == "A2"
+    by_category = _csv(folder / "supplier_by_category.csv")
+    assert sum(Decimal(r["total_spend_gbp"]) for r in by_category) == total
+    # the dbt invocations that built the marts read, recorded in this warehouse at build time
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        built = dict(con.execute("select model, invocation_id from ops.dbt_model_builds").fetchall())
+    finally:
+        con.close()
+    assert manifest["dbt_invocations"]["fct_spend"] == built["fct_spend"]
+    assert manifest["dbt_invocation_id"] in built.values() and manifest["dbt_invocation_note"] is None
 
 
 def test_rerun_is_byte_identical(warehouse, tmp_path):

@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -76,6 +77,7 @@ EXTRACTS: list[Extract] = [
         "  sum(unknown_vcse_spend_gbp) as unknown_vcse_spend_gbp from marts.mart_local_spend "
         "where council_id = ? and fiscal_year = ? group by 1 order by total_spend_gbp desc, 1",
         "Spend by the council's service area, with local, SME and VCSE spend.",
+        "mart_local_spend",
     ),
     Extract(
         "local_sme_vcse_summary",
@@ -100,13 +102,36 @@ EXTRACTS: list[Extract] = [
         "mart_procurement_kpis",
     ),
     Extract(
+        "kpis_with_targets",
+        "Procurement KPIs with targets and status",
+        "select * exclude (council_id) from marts.mart_procurement_kpis where council_id = ? and fiscal_year = ? "
+        "order by month",
+        "The board pack's KPIs by month with each target and its status (green, amber, red; none when coverage is "
+        "below the floor): targets are this installation's configured values (dbt seed kpi_targets).",
+        "mart_procurement_kpis",
+    ),
+    Extract(
+        "supplier_by_category",
+        "Spend by supplier and category",
+        "with s as (select f.supplier_id, any_value(d.canonical_name) as supplier_name, "
+        "    coalesce(f.category_l1, 'Unclassified') as category_l1, sum(f.amount_gbp) as total_spend_gbp, "
+        "    count(*) as line_count "
+        "  from marts.fct_spend f join marts.dim_supplier d using (supplier_id) "
+        "  where f.council_id = ? and f.fiscal_year = ? group by f.supplier_id, 3) "
+        "select *, cast(total_spend_gbp / nullif(sum(total_spend_gbp) over (partition by category_l1), 0) "
+        "  as decimal(9, 6)) as category_spend_share from s "
+        "order by category_l1, total_spend_gbp desc, supplier_id",
+        "One row per supplier and ProClass level-1 category it was paid in during the year.",
+    ),
+    Extract(
         "contract_portfolio",
         "Contract portfolio",
         "select contract_ref, title, supplier_name, service_area, procurement_category, procurement_route, "
         "  contract_value_gbp, start_date, end_date, extension_options, spend_to_date_gbp, value_consumed_share, "
         "  expiry_band, is_published_on_cf_fts, is_spend_beyond_value, is_expired_but_paid, spend_after_end_gbp, "
         "  as_at_date from marts.fct_contract_portfolio where council_id = ? and ? is not null order by contract_ref",
-        "Every contract on the register, with spend against it and risk flags, as at the register date.",
+        "Every contract: the register's rows and the Contracts Finder / Find a Tender awards no register row cites, "
+        "with spend against each and risk flags, as at the register date.",
         "fct_contract_portfolio",
     ),
     Extract(
@@ -176,9 +201,8 @@ EXTRACTS: list[Extract] = [
         "    as top5_share, "
         "  cast(sum((spend_gbp / nullif(cat_gbp, 0)) * (spend_gbp / nullif(cat_gbp, 0))) as decimal(9, 6)) as hhi "
         "from r group by 1 order by total_spend_gbp desc, 1",
-        "Per category: how much of the spend goes to the largest supplier and the largest five, and the "
-        "Herfindahl-Hirschman index (0-1; above 0.25 is highly concentrated). Gross payments to identified "
-        "suppliers only.",
+        "Per category: how much of the spend goes to its largest suppliers, and the Herfindahl-Hirschman index; "
+        "the columns below say exactly which measure and scale.",
     ),
     Extract(
         "carbon_estimate",
@@ -253,7 +277,34 @@ DICTIONARY: dict[str, str] = {
     "empty = unknown.",
     "is_sme": "Supplier is a small or medium-sized enterprise; empty = unknown.",
     "is_vcse": "Supplier is a voluntary, community or social enterprise; empty = unknown.",
+    "category_spend_share": "The supplier's share of the category's net spend in the year (0-1).",
 }
+
+
+def type_in_words(arrow_type, column: str) -> str:
+    """A column's type as a reader of the workbook needs it, not as Arrow names it."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(arrow_type) and arrow_type.scale == 0:
+        return "whole number"
+    if pa.types.is_decimal(arrow_type) or pa.types.is_floating(arrow_type):
+        if column.endswith("_gbp"):
+            return "amount in pounds and pence"
+        if column.endswith("_share"):
+            return "share from 0 to 1 (a percentage in the workbook)"
+        return "number"
+    if pa.types.is_integer(arrow_type):
+        return "whole number"
+    if pa.types.is_boolean(arrow_type):
+        return "true / false (empty = unknown)"
+    if pa.types.is_date(arrow_type):
+        return "date (YYYY-MM-DD)"
+    if pa.types.is_timestamp(arrow_type):
+        return "date and time"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return "text"
+    return str(arrow_type)
+
 
 README = """{heading}
 {underline}
@@ -263,38 +314,21 @@ Produced from the council's procurement warehouse after it passed the quality ga
 (gate run {gate_run_id}). manifest.json lists every file with its rows, SHA-256 and
 money totals, so each file can be checked.
 
-Files (each extract as CSV, UTF-8, and Parquet; all of them as sheets of
-strategy_review_{fy}.xlsx with a data_dictionary sheet):
-{files}
+Each extract is a CSV file (UTF-8) and a Parquet file of the same name, and a sheet of
+strategy_review_{fy}.xlsx; the workbook's data_dictionary sheet repeats the column list below.
 
-Definitions
-- Spend: payments to suppliers from the council's "spend over £500" files. Net spend
-  (total_spend_gbp) includes credits; gross spend excludes them. Amounts are exact pounds
-  and pence.
-- Local: the supplier's postcode is in the council's local area. SME: a small or
-  medium-sized enterprise. VCSE: a voluntary, community or social enterprise. Where the
-  status is not known it is reported as unknown, never counted as "no"; shares are of
-  gross spend where the status is known.
-- Category: ProClass classification of each payment.
-- On contract: the payment is to the supplier of a contract on the council's register
-  that was live on the payment date.
-- Supplier concentration: share of a category's gross spend with its largest supplier,
-  its five largest, and the Herfindahl-Hirschman index.
-- Redacted payees: payments the council redacts (for example to individuals) are shown
-  as one placeholder supplier line, and never by name; so are payments with no payee stated.
-- Estimated emissions (carbon_estimate): spend x a spend-based emission factor (kg CO2e
-  per pound) for the supplier's or the category's industry (SIC division); a screening
-  estimate, uncertain by half or more for any one category. 'not_measured' is spend with
-  no factor loaded, never zero emissions.
-- Savings: a competed procurement's published estimate less its award value (cashable);
-  change in the average payment for repeat purchases (indicative); spend avoided by
-  contracts that ended unreplaced (not cashable); savings officers recorded. The method
-  is on every line.
-- Social value: the weight of social value in a notice's award criteria and the National
-  TOMs proxy value committed and delivered, where recorded; otherwise not measured.
-- Spend forecast and contract renewals: as at the last month loaded, not this year's end.
-- Text that a spreadsheet would read as a formula (starting with =, +, -, @, tab or
-  carriage return) is prefixed with an apostrophe in the CSV and XLSX files.
+Definitions used throughout
+- Spend: payments to suppliers from the council's "spend over £500" files, exact pounds and
+  pence. Net spend includes credits (refunds, negative lines); gross spend leaves them out.
+- Local / SME / VCSE: where a supplier's status is not known it is empty (unknown), never
+  counted as "no".
+- Redacted payees (for example individuals) are one placeholder supplier line, never named;
+  so are payments with no payee stated.
+- Text a spreadsheet would read as a formula (starting with =, +, -, @, tab or carriage
+  return) is prefixed with an apostrophe in the CSV and XLSX files.
+
+Files and their columns (each description is the warehouse's own documentation of that column)
+{files}
 
 Licence
 Contains public sector information licensed under the Open Government Licence v3.0:
@@ -306,18 +340,25 @@ def fiscal_year_label(start_year: int) -> str:
     return f"{start_year}-{(start_year + 1) % 100:02d}"
 
 
-def dbt_invocation() -> tuple[str | None, str | None]:
-    """(invocation id, reason it is missing) from the last dbt build's run_results.json."""
-    path = dbt_target_dir() / "run_results.json"
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, f"{path} not found: no dbt build recorded in this target path"
-    except (OSError, ValueError) as exc:
-        return None, f"{path}: unreadable ({exc})"
-    if doc.get("args", {}).get("which") not in ("build", "run", None):
-        return None, f"{path}: the last dbt command was {doc['args']['which']!r}, not a build"
-    return doc.get("metadata", {}).get("invocation_id"), None
+def dbt_invocation(con, models: list[str]) -> tuple[str | None, dict[str, str], str | None]:
+    """(latest invocation id, model -> invocation id, reason when missing) of the dbt builds that made
+    ``models`` in this warehouse, from ops.dbt_model_builds (written by dbt's on-run-end hook,
+    macros/record_model_builds.sql) - not from target/run_results.json, which any later dbt command on
+    this machine, for any warehouse, overwrites."""
+    found = con.execute(
+        "select 1 from information_schema.tables where table_schema = 'ops' and table_name = 'dbt_model_builds'"
+    ).fetchall()
+    if not found:
+        return None, {}, "ops.dbt_model_builds not found: this warehouse was built before builds were recorded"
+    rows = con.execute(
+        f"select model, invocation_id, built_at from ops.dbt_model_builds where model in "
+        f"({', '.join('?' * len(models))}) order by built_at, model",
+        models,
+    ).fetchall()
+    by_model = {m: i for m, i, _at in rows}
+    missing = sorted(set(models) - set(by_model))
+    note = f"no recorded build of {', '.join(missing)}" if missing else None
+    return (rows[-1][1] if rows else None), dict(sorted(by_model.items())), note
 
 
 def dbt_column_descriptions() -> dict[str, dict[str, str]]:
@@ -412,6 +453,8 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
         models = {e.name: e.model for e in EXTRACTS}
         if _mart_concentration_usable(con):
             models["supplier_concentration"] = "mart_supplier_concentration"
+        read = sorted({m for m in models.values() if m} | {"fct_spend", "dim_supplier"})
+        invocation, invocations, invocation_note = dbt_invocation(con, read)
     finally:
         con.close()
     by_name = {e.name: rows for e, _h, rows, _t in results}
@@ -424,7 +467,10 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                 check_privacy(f"strategy review {council.id} {fy}: {e.name}", col, (r[i] for r in rows))
 
     dbt_docs = dbt_column_descriptions()
-    any_dbt = {c: d for model in sorted(dbt_docs) for c, d in dbt_docs[model].items()}
+    # a computed column named like a mart's: the base marts' description first, then the first mart's by name
+    base = ("dim_supplier", "fct_spend")
+    order = sorted((m for m in dbt_docs if m not in base), reverse=True) + [m for m in base if m in dbt_docs]
+    any_dbt = {c: d for model in order for c, d in dbt_docs[model].items()}
 
     def describe(model: str | None, column: str) -> str:
         if model and column in dbt_docs.get(model, {}):
@@ -432,7 +478,6 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
         return DICTIONARY.get(column) or any_dbt.get(column, "")
 
     commit, commit_note = git_commit()
-    invocation, invocation_note = dbt_invocation()
     with atomic_dir(target) as tmp:
         files: list[dict[str, Any]] = []
         for e, headers, rows, table in results:
@@ -453,7 +498,7 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                     }
                 )
         dictionary_rows = [
-            (e.name, h, str(table.schema.field(h).type), describe(models[e.name], h))
+            (e.name, h, type_in_words(table.schema.field(h).type, h), describe(models[e.name], h))
             for e, headers, _rows, table in results
             for h in headers
         ]
@@ -464,7 +509,7 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
         write_xlsx(
             workbook,
             [(e.name, headers, rows) for e, headers, rows, _t in results]
-            + [("data_dictionary", ["sheet", "column", "type", "description"], dictionary_rows)],
+            + [("data_dictionary", ["sheet", "column", "kind", "description"], dictionary_rows)],
             when,
             title=f"{council.name} strategy review extracts {fy}",
         )
@@ -488,7 +533,15 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
                 start=start.isoformat(),
                 end=end.isoformat(),
                 gate_run_id=gate_run_id,
-                files="\n".join(f"- {e.name}: {e.description}" for e in EXTRACTS),
+                files="\n".join(
+                    f"\n{e.name} ({len(rows):,} rows): {e.description}\n"
+                    + "\n".join(
+                        textwrap.fill(f"- {c} ({kind}): {d}", 100, initial_indent="  ", subsequent_indent="    ")
+                        for sheet, c, kind, d in dictionary_rows
+                        if sheet == e.name
+                    )
+                    for e, _h, rows, _t in results
+                ),
             ),
             encoding="utf-8",
         )
@@ -511,6 +564,7 @@ def publish_strategy_review(council: Council, fy_start_year: int, warehouse: Pat
             "git_commit_note": commit_note,
             "dbt_invocation_id": invocation,
             "dbt_invocation_note": invocation_note,
+            "dbt_invocations": invocations,
             "gate_run_id": gate_run_id,
             "licence": "Open Government Licence v3.0",
             "files": files,

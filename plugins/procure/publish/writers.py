@@ -58,7 +58,8 @@ def write_xlsx(
     when: datetime,
     title: str = "",
 ) -> None:
-    """One sheet per (name, headers, rows); money columns (``*_gbp``) formatted, headers frozen.
+    """One sheet per (name, headers, rows); money (``*_gbp``), share (``*_share``, as %) and date columns
+    formatted, headers frozen, a filter on every column.
 
     openpyxl (write-only mode) writes the workbook: styles, column widths, frozen header row.
     The data rows' XML is then written here as openpyxl would write it, byte for byte, for the
@@ -105,10 +106,9 @@ def _build_xlsx(sheets, when: datetime, title: str, fast: bool) -> tuple[bytes, 
         for i, h in enumerate(headers, start=1):
             width = max([len(str(h))] + [len(str(r[i - 1])) for r in rows[:200] if r[i - 1] is not None])
             ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
-            formats.append(
-                "#,##0.00" if str(h).endswith("_gbp") else "yyyy-mm-dd" if _is_date_col(rows, i - 1) else None
-            )
+            formats.append(column_format(str(h), _is_date_col(rows, i - 1)))
         ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(max(len(headers), 1))}{len(rows) + 1}"
         head = []
         for h in headers:
             cell = WriteOnlyCell(ws, neutralise(h))
@@ -186,6 +186,19 @@ def _rows_xml(ws, rows: Sequence[Sequence[Any]], formats: list[str | None]) -> s
                 raise TypeError(f"{ref}: {t.__name__} value is not plain (see _plain)")
         out.append(f'<row r="{n}">{"".join(cells)}</row>')
     return "".join(out)
+
+
+#: a column named ``*_share`` holds a fraction 0-1 (the marts' convention): shown as a percentage
+PERCENT_SUFFIXES = ("_share",)
+
+
+def column_format(header: str, is_date: bool) -> str | None:
+    """The number format of a column by its name: pounds and pence, a percentage, a date, or none."""
+    if header.endswith("_gbp"):
+        return "#,##0.00"
+    if header.endswith(PERCENT_SUFFIXES):
+        return "0.0%"
+    return "yyyy-mm-dd" if is_date else None
 
 
 def _is_date_col(rows: Sequence[Sequence[Any]], i: int) -> bool:
