@@ -329,3 +329,19 @@ def test_the_change_on_last_month_is_explained_by_its_largest_movers(pack):
     assert "variance_last_year" not in p.tables and "variance_ytd" not in p.tables
     summary = " ".join(p.text)
     assert f"{changes[0]} +£" in summary or f"{changes[0]} −£" in summary
+
+
+def test_the_packs_gate_status_is_the_data_docs_status(pack, tmp_path_factory, sample_dir):
+    """Issue 15 item 14: the pack's PASSED / FAILED and counts are those of the Data Docs published by the same
+    gate run (both from the one GateResult: ops.quality_runs and publish/data_docs/index.html)."""
+    import re
+
+    docs = gated_warehouse(tmp_path_factory, sample_dir).parent / "publish" / "data_docs" / "index.html"
+    index = docs.read_text(encoding="utf-8")
+    status = re.search(r"<h1>Data quality gate <span[^>]*>(PASSED|FAILED)</span>", index).group(1)
+    critical, warnings = map(int, re.search(r"(\d+) critical failures, (\d+) warnings", index).groups())
+    text = re.sub(r"\s+", " ", " ".join(pack["pack"].text))
+    m = re.search(r"Quality gate, checked as at [^:]+: (PASSED|FAILED) , (\d+) critical failures, (\d+) warnings", text)
+    assert m, "the pack states the gate's result"
+    assert (m.group(1), int(m.group(2)), int(m.group(3))) == (status, critical, warnings)
+    assert len([r for r in pack["pack"].tables["warnings"] if len(r) > 1]) == warnings

@@ -40,6 +40,8 @@ SUITES = (
     "mart_local_spend",
     "dim_supplier",
     "fct_contract_portfolio",
+    "mart_off_contract_spend",
+    "mart_supplier_concentration",
 )
 
 
