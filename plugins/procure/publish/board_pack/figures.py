@@ -275,7 +275,9 @@ def collect(con, council: Council, month: date) -> dict[str, Any]:
     # what moved spend, only where every month on both sides is loaded
     spend_months = {
         r[0].date() if isinstance(r[0], datetime) else r[0]
-        for r in con.execute("select distinct month from marts.mart_kpi_monthly where council_id = ?", [cid]).fetchall()
+        for r in con.execute(
+            "select distinct month from marts.mart_procurement_kpis where council_id = ?", [cid]
+        ).fetchall()
     }
     prev, last_year = add_months(month, -1), add_months(month, -12)
     ytd_months = [add_months(start, i) for i in range((month.year - start.year) * 12 + month.month - start.month + 1)]
