@@ -1,4 +1,5 @@
-"""mart_procurement_kpis: one row per council and month, shares within [0, 1]."""
+"""mart_procurement_kpis: one row per council and month, shares within [0, 1], targets within [0, 1] and
+every status green, amber or red (empty: no target, or coverage below the floor)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ SHARES = (
     "quarantine_share",
 )
 
+#: the KPIs with a target and a status (<kpi>_target, <kpi>_rag; the seed kpi_targets)
+TARGETED = ("local_share", "sme_share", "vcse_share", "on_contract_share", "quarantine_share", "classified_share")
+
 
 def build(ctx: dict[str, Any]) -> list:
     checks = [
@@ -38,4 +42,9 @@ def build(ctx: dict[str, Any]) -> list:
         ),
     ]
     checks += [critical(gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, max_value=1) for c in SHARES]
+    for kpi in TARGETED:
+        checks += [
+            critical(gxe.ExpectColumnValuesToBeBetween, column=f"{kpi}_target", min_value=0, max_value=1),
+            critical(gxe.ExpectColumnValuesToBeInSet, column=f"{kpi}_rag", value_set=["green", "amber", "red"]),
+        ]
     return checks
