@@ -368,7 +368,7 @@ def test_the_board_packs_quality_section_lists_each_replacement_with_both_files(
         }
     ]
     assert [f["source_file"] for f in quality["files"]] == [v2.name]
-    html = environment().get_template("sections/quality.html.j2").render(data={"quality": quality})
+    html = environment().get_template("sections/quality.html.j2").render(data={"quality": quality, "kpis": []})
     panel = html[html.index('data-panel="replacements"') :]
     panel = panel[: panel.index("</table>")]
     assert HYNDBURN in panel and v2.name in panel and "detected" in panel
