@@ -75,13 +75,6 @@ def test_the_sample_data_command_still_reaches_the_generator():
     assert ("procure_sample.generate", "sample_data") in imports
 
 
-# Cycles another change is untangling; a new cycle anywhere else fails.
-KNOWN_CYCLES = [
-    # issue 14 item 6, owned by the ingest work: spend_reader imports spend_fast / spend_xlsx inside functions
-    {"procure.extract.spend_reader", "procure.extract.spend_fast", "procure.extract.spend_xlsx"},
-]
-
-
 def _cycles(graph: dict[str, dict[str, str | None]]) -> list[set[str]]:
     """The strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -116,12 +109,12 @@ def _cycles(graph: dict[str, dict[str, str | None]]) -> list[set[str]]:
 
 def test_no_import_cycles_in_the_package():
     graph = _graph(list(PACKAGE.rglob("*.py")))
-    new = [c for c in _cycles(graph) if c not in KNOWN_CYCLES]
+    cycles = _cycles(graph)
     described = [
         "; ".join(f"{a} -> {b} ({graph[a][b] or 'module level'})" for a in sorted(c) for b in graph[a] if b in c)
-        for c in new
+        for c in cycles
     ]
-    assert not new, "import cycles:\n" + "\n".join(described)
+    assert not cycles, "import cycles:\n" + "\n".join(described)
 
 
 def test_the_cycle_check_finds_a_cycle_hidden_in_a_function():

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from procure.extract.sniff import CHUNK, SpendFileError, open_decompressed
+from procure.extract.spend_rows import ROW_FIELDS, TEXT_FIELDS, RowBuilder, csv_records, is_blank
 from procure.orphans import scratch_prefix, sweep
 
 if TYPE_CHECKING:
@@ -363,8 +364,6 @@ def fast_batches(sf: SpendFile, batch_rows: int) -> Iterator[pa.Table] | None:
 
 
 def _arrow_schema() -> pa.Schema:
-    from procure.extract.spend_reader import ROW_FIELDS, TEXT_FIELDS
-
     types: dict[str, pa.DataType] = {
         "source_line": pa.int64(),
         "record_index": pa.int64(),
@@ -400,8 +399,6 @@ def _build_sql(sf: SpendFile, plan: FastPlan, source: str | None = None, filenam
     tries named months only where both failed; the final select builds the values and
     ``_kind`` (0 settled in SQL, 1 blank, 2 rebuild in Python).
     """
-    from procure.extract.spend_reader import TEXT_FIELDS
-
     aliases = sf._aliases
     assert aliases is not None
     n_named = len(sf.original_columns)
@@ -646,12 +643,10 @@ def iter_arrow_batches(
 
     ``result``: the query's whole result, already fetched (single pass); else it is streamed.
     """
-    from procure.extract.spend_reader import _is_blank, _RowBuilder
-
     schema = arrow_schema()
     stats = sf.new_stats()
     stats["rows_read"] = stats["skipped_preamble"] = _preamble_records(sf)
-    builder = _RowBuilder(sf)
+    builder = RowBuilder(sf)
     line = plan.skip + 1  # physical line of the next DuckDB record
     width = len(sf.original_columns) + plan.extra_cells
     index = 0
@@ -681,7 +676,7 @@ def iter_arrow_batches(
                 raw = t.select([f"c{i}" for i in range(width)]).filter(slow_mask).to_pylist()
                 slow_cells = [[c for c in r.values() if c is not None] for r in raw]  # None: padding
                 for ln, cells in zip(lines.filter(slow_mask).to_pylist(), slow_cells, strict=True):
-                    if _is_blank(cells):
+                    if is_blank(cells):
                         stats["skipped_blank"] += 1
                         continue
                     row, skip = builder.build(ln, 0, cells)
@@ -731,11 +726,9 @@ def _preamble_records(sf: SpendFile) -> int:
     """CSV records before the header (counted like the Python path does)."""
     if not sf.header_line or sf.header_line <= 1:
         return 0
-    from procure.extract.spend_reader import _records
-
     n = 0
     with sf._text() as text:
-        for start, _ in _records(text, sf.delimiter, sf.path.name):
+        for start, _ in csv_records(text, sf.delimiter, sf.path.name):
             if start >= sf.header_line:
                 break
             n += 1

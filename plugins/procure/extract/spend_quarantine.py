@@ -158,9 +158,9 @@ def _text_records(
 
 
 def _workbook_records(path: Path, limits: Limits, kept: Kept) -> Iterator[tuple[int, str]]:
-    from procure.extract.spend_xlsx import _check_size, open_workbook, sheet_records
+    from procure.extract.spend_xlsx import check_size, open_workbook, sheet_records
 
-    _check_size(path, limits)  # never expand a workbook bomb
+    check_size(path, limits)  # never expand a workbook bomb
     unlimited = replace(limits, max_fields=1 << 30)  # a wide row is kept, not refused
     with open_workbook(path) as wb:
         for sheet in wb.sheetnames:

@@ -45,31 +45,22 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from procure.config import spend_aliases_path
 from procure.extract.parse import (
     compact_header,
     looks_like_amount,
     looks_like_date,
-    parse_amount,
     parse_date,
     parse_period,
-    precision_of,
 )
 from procure.extract.sniff import (
     Limits,
@@ -81,7 +72,24 @@ from procure.extract.sniff import (
     sha256_of,
     sniff_delimiter,
 )
-from procure.extract.spend_infer import ESSENTIAL, Inference, infer_roles, is_total_label
+from procure.extract.spend_infer import ESSENTIAL, Inference, infer_roles
+from procure.extract.spend_rows import (
+    CANONICAL_FIELDS,
+    MAPPABLE_FIELDS,
+    ROW_FIELDS,
+    STAT_KEYS,
+    TEXT_FIELDS,
+    Aliases,
+    RowBuilder,
+    csv_records,
+    header_like,
+    is_blank,
+    is_header,
+    load_aliases,
+    map_columns,
+    repair_mojibake,
+)
+from procure.extract.spend_xlsx import check_size, open_workbook, sheet_records
 
 __all__ = [
     "CANONICAL_FIELDS",
@@ -94,66 +102,6 @@ __all__ = [
     "read_spend_file",
 ]
 
-DEFAULT_ALIASES_PATH = spend_aliases_path()
-
-TEXT_FIELDS: tuple[str, ...] = (
-    "body_name",
-    "service_area",
-    "expense_type",
-    "description",
-    "supplier_name",
-    "supplier_ref",
-    "company_number",
-    "charity_number",
-    "vat_number",
-    "transaction_number",
-    "proclass_code",
-    "proclass_label",
-    "capital_revenue",
-)
-#: Fields a header column can be mapped to (aliases file, ``overrides["column_map"]``,
-#: ``overrides["columns"]``). ``payment_method`` is read only to set ``is_pcard``.
-MAPPABLE_FIELDS: tuple[str, ...] = (
-    *TEXT_FIELDS,
-    "payment_date",
-    "amount_gbp",
-    "irrecoverable_vat_gbp",
-    "payment_method",
-)
-#: Keys of every row dict yielded by :meth:`SpendFile.iter_batches`, in column order.
-CANONICAL_FIELDS: tuple[str, ...] = (
-    "source_line",
-    "record_index",
-    *TEXT_FIELDS,
-    "payment_date",
-    "payment_date_raw",
-    "amount_gbp",
-    "amount_raw",
-    "irrecoverable_vat_gbp",
-    "is_redacted",
-    "is_credit",
-    "is_pcard",
-    "raw_record",
-    "date_precision",
-    "field_warnings",
-    "reject_reason",
-)
-#: Keys of every yielded row: :data:`CANONICAL_FIELDS` plus ``reject_field`` (the original
-#: column the first problem is in; None for accepted rows and whole-row problems).
-ROW_FIELDS: tuple[str, ...] = (*CANONICAL_FIELDS, "reject_field")
-#: ``SpendFile.stats`` keys. ``rows_read`` counts CSV records after the header and before it
-#: (the header itself is not a row): rows_read == accepted + rejected + skipped_*.
-STAT_KEYS: tuple[str, ...] = (
-    "rows_read",
-    "accepted",
-    "rejected",
-    "skipped_blank",
-    "skipped_preamble",
-    "skipped_repeated_header",
-    "skipped_total",
-)
-
-_SETTINGS_KEYS = ("redaction_patterns", "pcard_patterns", "null_markers")
 _OVERRIDE_KEYS = {
     "encoding",
     "delimiter",
@@ -175,98 +123,6 @@ AUTO_FAST_MIN_BYTES = 128_000
 HEADER_SCAN_RECORDS = 1000  # records searched for the header (Darlington's is on line 21)
 FIRST_LOOK_RECORDS = 300  # records read first; all HEADER_SCAN_RECORDS only when no header is among them
 SNIFF_LINES = 200
-_MOJIBAKE_MARKS = ("Â", "Ã", "â")
-
-
-# --------------------------------------------------------------------------- aliases
-
-
-@dataclass(frozen=True)
-class Aliases:
-    """The alias table: compact header spelling -> (field, preference rank), plus patterns."""
-
-    by_compact: dict[str, tuple[str, int]]
-    redaction: re.Pattern[str]
-    pcard: re.Pattern[str]
-    null_markers: frozenset[str]
-    source: Path
-
-    def field_for(self, header: str) -> tuple[str, int] | None:
-        return self.by_compact.get(compact_header(header))
-
-
-@lru_cache(maxsize=8)
-def _load_aliases(path: Path, mtime_ns: int) -> Aliases:  # mtime in the key: edits are seen
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise SpendFileError(f"cannot read the column alias table {path}: {exc}") from exc
-    unknown = set(doc) - set(MAPPABLE_FIELDS) - set(_SETTINGS_KEYS)
-    if unknown:
-        raise SpendFileError(
-            f"{path}: unknown key(s) {sorted(unknown)}; expected canonical fields "
-            f"{list(MAPPABLE_FIELDS)} or {list(_SETTINGS_KEYS)}"
-        )
-    by_compact: dict[str, tuple[str, int]] = {}
-    for name in MAPPABLE_FIELDS:
-        for rank, spelling in enumerate(doc.get(name) or []):
-            key = compact_header(str(spelling))
-            if key in by_compact and by_compact[key][0] != name:
-                raise SpendFileError(
-                    f"{path}: header spelling {spelling!r} is listed under both {by_compact[key][0]!r} and {name!r}"
-                )
-            by_compact.setdefault(key, (name, rank))
-
-    def union(key: str, anchor: str) -> re.Pattern[str]:
-        patterns = [str(p) for p in doc.get(key) or []]
-        try:
-            for p in patterns:
-                re.compile(p)
-        except re.error as exc:
-            raise SpendFileError(f"{path}: bad regular expression in {key}: {p!r} ({exc})") from exc
-        body = "|".join(f"(?:{p})" for p in patterns) or r"(?!x)x"
-        return re.compile(anchor.format(body), re.IGNORECASE | re.MULTILINE)
-
-    return Aliases(
-        by_compact=by_compact,
-        redaction=union("redaction_patterns", r"^[ \t]*(?:{})[ \t]*$"),
-        pcard=union("pcard_patterns", r"^\s*(?:{})"),
-        null_markers=frozenset(str(m).casefold() for m in doc.get("null_markers") or []),
-        source=path,
-    )
-
-
-def load_aliases(path: Path | None = None) -> Aliases:
-    path = (path or DEFAULT_ALIASES_PATH).resolve()
-    if not path.is_file():
-        raise SpendFileError(f"column alias table not found: {path} (set PROCURE_HOME to the project folder)")
-    return _load_aliases(path, path.stat().st_mtime_ns)
-
-
-def map_columns(columns: list[str], aliases: Aliases) -> tuple[dict[str, str], int]:
-    """Canonical field -> column name by alias preference; also how many cells are known names."""
-    best: dict[str, tuple[int, int]] = {}  # field -> (rank, position)
-    known = 0
-    for pos, name in enumerate(columns):
-        hit = aliases.field_for(name)
-        if hit is None:
-            continue
-        known += 1
-        fname, rank = hit
-        if fname not in best or rank < best[fname][0]:
-            best[fname] = (rank, pos)
-    return {f: columns[pos] for f, (_, pos) in best.items()}, known
-
-
-def _is_header(cells: list[str], aliases: Aliases) -> bool:
-    """A header by its names: known spellings, or words (``Net``, ``Clearing Date``, ``Payee``) in a row of words."""
-    mapping, known = map_columns(cells, aliases)
-    if known >= 2 and "amount_gbp" in mapping and ("payment_date" in mapping or "supplier_name" in mapping):
-        return True
-    from procure.extract.spend_infer import header_role_words
-
-    roles = header_role_words(cells)  # cheap: words only; the shape check parses cells
-    return "amount" in roles and ("date" in roles or "payee" in roles) and _header_like(cells)
 
 
 def _dedupe_names(cells: list[str]) -> list[str]:
@@ -283,88 +139,6 @@ def _dedupe_names(cells: list[str]) -> list[str]:
         seen.add(name)
         names.append(name)
     return names
-
-
-# --------------------------------------------------------------------------- records
-
-
-def _records(
-    text: Iterable[str], delimiter: str, name: str, limits: Limits | None = None
-) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record starts, cells) for each CSV record.
-
-    ``text`` yields physical lines (universal newlines), so counting the lines handed to
-    the csv module gives the start line of every record, multi-line quoted cells included.
-    A line longer than ``limits.max_line_chars`` or a record with more than
-    ``limits.max_fields`` cells rejects the file (read no further: nothing is held in memory).
-    """
-    consumed = 0
-    limits = limits or default_limits()
-    max_chars, max_fields = limits.max_line_chars, limits.max_fields
-    readline = getattr(text, "readline", None)
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        if readline is None:
-            source: Iterable[str] = text
-        else:
-            source = iter(lambda: readline(max_chars + 1), "")
-        for line in source:
-            consumed += 1
-            if len(line) > max_chars:
-                raise SpendFileError(
-                    f"{name} line {consumed}: rejected: the line is longer than {max_chars:,} characters "
-                    "(limit PROCURE_SPEND_MAX_LINE_CHARS); is this a CSV file?"
-                )
-            yield line
-
-    reader = csv.reader(lines(), delimiter=delimiter)
-    while True:
-        start = consumed + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise SpendFileError(
-                f"{name} line {start}: CSV structure error ({exc}); an unbalanced quote near this line "
-                "usually means the file was cut or hand-edited"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise SpendFileError(
-                f"{name} near line {start}: bytes are not valid in the chosen encoding ({exc}); "
-                "set overrides['encoding']"
-            ) from exc
-        if len(row) > max_fields:
-            raise SpendFileError(
-                f"{name} line {start}: rejected: the record has {len(row):,} fields, more than the limit of "
-                f"{max_fields:,} (PROCURE_SPEND_MAX_FIELDS)"
-            )
-        yield start, row
-
-
-def _is_blank(cells: list[str]) -> bool:
-    return all(not c.strip() for c in cells)
-
-
-def _repair_mojibake(text: str) -> str:
-    if not any(m in text for m in _MOJIBAKE_MARKS):
-        return text
-    try:
-        return text.encode("cp1252").decode("utf-8")
-    except UnicodeError:
-        return text.replace("Â£", "£")
-
-
-_SURROGATE = re.compile("[\udc80-\udcff]")
-_DIGIT = re.compile(r"\d")
-
-
-def _repair_bytes(cell: str) -> str:
-    """A cell decoded with surrogateescape: each stray byte decoded alone as cp1252."""
-    if not _SURROGATE.search(cell):
-        return cell
-    return _SURROGATE.sub(lambda m: bytes([ord(m.group()) - 0xDC00]).decode("cp1252", errors="replace"), cell)
 
 
 # --------------------------------------------------------------------------- SpendFile
@@ -495,14 +269,12 @@ class SpendFile:
     def _iter_python(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         with self._text() as text:
             records = (
-                (self, start, cells) for start, cells in _records(text, self.delimiter, self.path.name, self.limits)
+                (self, start, cells) for start, cells in csv_records(text, self.delimiter, self.path.name, self.limits)
             )
             yield from self._batches(records, batch_rows)
 
     def _iter_sheets(self, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         """A workbook: each sheet with payment lines, through its own row builder; one record index."""
-        from procure.extract.spend_xlsx import open_workbook, sheet_records
-
         limits = self.limits or default_limits()
         with open_workbook(self.path) as wb:
             records = (
@@ -521,7 +293,7 @@ class SpendFile:
         index runs over all parts.
         """
         stats = self.new_stats()
-        builders: dict[int, _RowBuilder] = {}
+        builders: dict[int, RowBuilder] = {}
         batch: list[dict[str, Any]] = []
         index = 0
         for part, start, cells in records:
@@ -531,12 +303,12 @@ class SpendFile:
                     stats["skipped_preamble"] += 1
                 continue
             stats["rows_read"] += 1
-            if _is_blank(cells):
+            if is_blank(cells):
                 stats["skipped_blank"] += 1
                 continue
             builder = builders.get(id(part))
             if builder is None:
-                builder = builders[id(part)] = _RowBuilder(part)
+                builder = builders[id(part)] = RowBuilder(part)
             row, skip = builder.build(start, index, cells)
             if skip:
                 stats[skip] += 1
@@ -550,139 +322,6 @@ class SpendFile:
         self.finish_stats()
         if batch:
             yield batch
-
-
-class _RowBuilder:
-    """Turns one CSV record into a canonical row; positions are resolved once per file."""
-
-    def __init__(self, sf: SpendFile) -> None:
-        assert sf._aliases is not None
-        self.sf = sf
-        self.name = sf.path.name
-        self.aliases = sf._aliases
-        self.columns = sf.original_columns
-        self.header_compact = [compact_header(c) for c in self.columns]
-        self.generated = {c for c in self.columns if re.fullmatch(r"col_\d+", c)}
-        pos = {c: i for i, c in enumerate(self.columns)}
-        self.pos = {f: pos[c] for f, c in sf.column_map.items()}
-        self.text_pos = [(f, self.pos.get(f)) for f in TEXT_FIELDS]
-        self.has_payee = "supplier_name" in self.pos
-        self.mixed = sf.scan is not None and getattr(sf.scan, "mixed", False)
-
-    def _cell(self, cells: list[str], fname: str) -> str | None:
-        i = self.pos.get(fname)
-        if i is None or i >= len(cells):
-            return None
-        return cells[i]
-
-    def _text(self, raw: str | None) -> str | None:
-        if raw is None:
-            return None
-        text = raw.strip()
-        if not text or text.casefold() in self.aliases.null_markers:
-            return None
-        return _repair_mojibake(text) if self.sf.double_encoded else text
-
-    def build(self, line: int, index: int, cells: list[str]) -> tuple[dict[str, Any], str | None]:
-        """The canonical row, and the stats key if the record is to be skipped (not a payment).
-
-        Only the essential fields (amount, payment date or period, payee) can quarantine a
-        line; an optional field that does not parse keeps its raw text in ``raw_record``, gets
-        a null value and a note in ``field_warnings``.
-        """
-        sf = self.sf
-        where = f"{self.name} sheet {sf.sheet_name!r} row" if sf.sheet_name else f"{self.name} line"
-        warnings: list[str] = []
-        if self.mixed and any(_SURROGATE.search(c) for c in cells):
-            cells = [_repair_bytes(c) for c in cells]
-            warnings.append("bytes that are not UTF-8 on this line were read as cp1252")
-        raw_record: dict[str, str] = {}
-        for i, cell in enumerate(cells):
-            col = self.columns[i] if i < len(self.columns) else f"col_{i + 1}"
-            if cell or (col not in self.generated and i < len(self.columns)):
-                raw_record[col] = cell
-        problems: list[tuple[str | None, str]] = []  # (original column or None, problem)
-
-        row: dict[str, Any] = {"source_line": line, "record_index": index}
-        width = len(cells)
-        for fname, i in self.text_pos:
-            row[fname] = self._text(cells[i]) if i is not None and i < width else None
-        if width > len(self.columns) and any(c.strip() for c in cells[len(self.columns) :]):
-            problems.append((None, f"{width} fields, header has {len(self.columns)}"))
-
-        # dates
-        date_raw = self._cell(cells, "payment_date")
-        payment_date: date | None = None
-        precision: str | None = "day"
-        date_col = sf.column_map.get("payment_date")
-        if sf.date_kind is None:
-            if sf.period is None:
-                problems.append((None, "no payment-date column in this file (map one with overrides['column_map'])"))
-            else:
-                payment_date, precision = sf.period[0], precision_of(*sf.period)
-        elif sf.date_kind == "period":
-            period = parse_period(date_raw or "")
-            if period is None:
-                problems.append(
-                    (date_col, f"field {date_col!r}: {(date_raw or '').strip()!r} is not a month or quarter")
-                )
-            else:
-                payment_date, precision = period[0], precision_of(*period)
-        else:
-            payment_date, problem = parse_date(date_raw or "", sf.date_format)
-            if problem:
-                problems.append((date_col, f"field {date_col!r}: {problem}"))
-        row["payment_date"] = payment_date
-        row["payment_date_raw"] = self._text(date_raw)
-
-        # money
-        amount_raw = self._cell(cells, "amount_gbp")
-        amount, problem = parse_amount(amount_raw or "")
-        if problem:
-            problems.append((sf.column_map["amount_gbp"], f"field {sf.column_map['amount_gbp']!r}: {problem}"))
-        row["amount_gbp"] = amount
-        row["amount_raw"] = self._text(amount_raw)
-        vat_raw = self._text(self._cell(cells, "irrecoverable_vat_gbp"))
-        vat: Decimal | None = None
-        if vat_raw is not None:
-            vat, problem = parse_amount(vat_raw)
-            if problem:
-                warnings.append(f"field {sf.column_map['irrecoverable_vat_gbp']!r}: {problem}")
-        row["irrecoverable_vat_gbp"] = vat
-        if self.has_payee and row["supplier_name"] is None:
-            warnings.append(f"field {sf.column_map['supplier_name']!r}: payee is blank")
-
-        # One search over all cells, one per line: patterns are anchored per line (re.M).
-        row["is_redacted"] = self.aliases.redaction.search("\n".join(cells)) is not None
-        row["is_credit"] = amount is not None and amount < 0
-        row["is_pcard"] = self._is_pcard(row, cells)
-        row["raw_record"] = json.dumps(raw_record, ensure_ascii=False)
-        row["date_precision"] = precision if payment_date is not None else None
-        row["field_warnings"] = "; ".join(warnings) if warnings else None
-
-        skip: str | None = None
-        if problems or (self.has_payee and row["supplier_name"] is None):
-            filled = [i for i, c in enumerate(cells) if c.strip()]
-            first = cells[filled[0]] if filled else ""
-            if amount is not None and filled == [self.pos["amount_gbp"]]:
-                skip = "skipped_total"  # only the amount is filled in: a total/summary line
-            elif is_total_label(first) or is_total_label(row["supplier_name"]):
-                skip = "skipped_total"  # 'Total', 'Grand Total', 'Sub-total' with no date or payee
-            elif [compact_header(c) for c in cells[: len(self.columns)]] == self.header_compact or (
-                sf.header_line is None and _is_header(cells, self.aliases)
-            ):
-                skip = "skipped_repeated_header"
-        row["reject_reason"] = f"{where} {line}, " + "; ".join(p for _, p in problems) if problems else None
-        row["reject_field"] = problems[0][0] if problems else None
-        return row, skip
-
-    def _is_pcard(self, row: dict[str, Any], cells: list[str]) -> bool:
-        for fname in ("transaction_number", "supplier_ref"):
-            value = row[fname]
-            if value and self.aliases.pcard.match(value):
-                return True
-        method = self._text(self._cell(cells, "payment_method"))
-        return bool(method and re.search(r"card|\bgpc\b", method, re.IGNORECASE))
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -723,26 +362,14 @@ def _data_like(cells: list[str]) -> tuple[str, str] | None:
     return (dates[0].strip(), amounts[0].strip()) if amounts else None
 
 
+_DIGIT = re.compile(r"\d")
 _PERIODISH = re.compile(r"[A-Za-z]|^\d{6}$")
 _US_DATE = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{4}\s*$")
 
 
-def _header_like(cells: list[str]) -> bool:
-    """At least two filled cells, nearly all of them words (not dates, amounts or long prose)."""
-    filled = [c.strip() for c in cells if c.strip()]
-    if len(filled) < 2:
-        return False
-    wordy = [
-        c
-        for c in filled
-        if len(c) <= 80 and re.search(r"[A-Za-z]", c) and not looks_like_date(c) and not looks_like_amount(c)
-    ]
-    return len(wordy) >= 0.8 * len(filled) and len(set(filled)) >= 0.8 * len(filled)
-
-
 def _two_row(upper: list[str], lower: list[str]) -> bool:
     """Whether ``lower`` completes ``upper`` (``Amount`` spanning ``Gross, VAT, Net``)."""
-    if not _header_like(lower):
+    if not header_like(lower):
         return False
     width = max(len(upper), len(lower))
     up = [(upper[i].strip() if i < len(upper) else "") for i in range(width)]
@@ -769,7 +396,7 @@ def _followed_by_data(rows: list[tuple[int, list[str]]], k: int) -> bool:
     """Whether payment lines follow ``rows[k]``: one of the next three filled records reads like one
     (whole-pound amounts such as ``1234`` do not, so the first line alone may not tell)."""
     following = rows[k + 1 : k + 4]
-    return bool(following) and not _header_like(following[0][1]) and any(_data_like(c) for _, c in following)
+    return bool(following) and not header_like(following[0][1]) and any(_data_like(c) for _, c in following)
 
 
 @dataclass
@@ -790,11 +417,11 @@ def _find_header(
     columns, else they are ``col_<n>`` and the roles come from the values alone.
     ``look_below=False``: say only whether the header is at the top (line None if not).
     """
-    rows = [(start, cells) for start, cells in records[:HEADER_SCAN_RECORDS] if not _is_blank(cells)]
+    rows = [(start, cells) for start, cells in records[:HEADER_SCAN_RECORDS] if not is_blank(cells)]
     for k, (start, cells) in enumerate(rows):
-        known = _is_header(cells, aliases)
-        shaped = not known and _header_like(cells) and _followed_by_data(rows, k)
-        if known or shaped or (_header_like(cells) and k + 1 < len(rows) and _two_row(cells, rows[k + 1][1])):
+        known = is_header(cells, aliases)
+        shaped = not known and header_like(cells) and _followed_by_data(rows, k)
+        if known or shaped or (header_like(cells) and k + 1 < len(rows) and _two_row(cells, rows[k + 1][1])):
             if k + 1 < len(rows) and _two_row(cells, rows[k + 1][1]) and _followed_by_data(rows, k + 1):
                 lower_line, lower = rows[k + 1]
                 return _Header(lower_line, _merge_two_row(cells, lower), "two-row header", rows[:k])
@@ -803,7 +430,7 @@ def _find_header(
         if _data_like(cells):
             width = len(cells)
             for later_start, later in rows[k + 1 :] if look_below else ():
-                if len(later) == width and _is_header(later, aliases):
+                if len(later) == width and is_header(later, aliases):
                     return _Header(None, later, f"header-less file; column names from line {later_start}")
             return _Header(None, [f"col_{i}" for i in range(1, width + 1)], "header-less file")
     error = SpendFileError(
@@ -1010,6 +637,72 @@ def _sample(records: list[tuple[int, list[str]]], header_line: int | None, alias
     return [out[int(i * step)] for i in range(PROFILE_ROWS)]
 
 
+def _read_workbook(path: Path, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits) -> SpendFile:
+    """A SpendFile whose ``sheets`` are the workbook's sheets with payment lines, each sniffed on its own."""
+    check_size(path, limits)
+    with open_workbook(path) as wb:
+        return _sniff_sheets(path, wb, overrides, aliases, sha256, limits)
+
+
+def _sniff_sheets(
+    path: Path, wb: Any, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits
+) -> SpendFile:
+    names = list(wb.sheetnames)
+    parent = SpendFile(
+        path=path,
+        sha256=sha256,
+        compression="xlsx",
+        encoding="xlsx",
+        delimiter="",
+        header_line=None,
+        preamble_lines=0,
+        original_columns=[],
+        column_map={},
+        date_format=overrides.get("date_format"),
+        _aliases=aliases,
+        limits=limits,
+        file_format="xlsx",
+        max_quarantine_share=float(overrides.get("max_quarantine_share", MAX_QUARANTINE_SHARE)),
+    )
+    sheets: list[SpendFile] = []
+    skipped: dict[str, str] = {}
+    for name in names:
+        records = []
+        for rec in sheet_records(path, name, limits, wb):
+            records.append(rec)
+            if len(records) >= HEADER_SCAN_RECORDS:
+                break
+        part = replace(parent, sheet_name=name, sheets=[])
+        try:
+            header = _find_header(f"{path.name} sheet {name!r}", records, aliases)
+            # unlabelled columns right of the header (helper columns) get col_<n> names, as a CSV
+            # header with trailing commas would: their cells are not "more fields than the header"
+            width = max((len(c) for _, c in records), default=0)
+            part.original_columns = _dedupe_names(header.cells + [""] * (width - len(header.cells)))
+            part.header_line = header.line
+            part.preamble_lines = (header.line or 1) - 1
+            _settle_roles(part, header, _sample(records, header.line, aliases), overrides, aliases)
+        except SpendFileError as exc:
+            if not getattr(exc, "not_payments", False):
+                raise  # a payment sheet that cannot be read: the whole workbook is refused
+            skipped[name] = str(exc)
+            continue
+        sheets.append(part)
+    if not sheets:
+        detail = "; ".join(f"sheet {n!r}: {why}" for n, why in skipped.items())
+        raise SpendFileError(f"{path.name}: rejected: no sheet holds payment lines. {detail}")
+    parent.sheets = sheets
+    first = sheets[0]
+    parent.original_columns, parent.column_map, parent.header_line = (
+        first.original_columns,
+        first.column_map,
+        first.header_line,
+    )
+    parent.inference, parent.date_kind = first.inference, first.date_kind
+    parent.skipped_sheets = skipped  # type: ignore[attr-defined]
+    return parent
+
+
 def read_spend_file(
     path: Path,
     overrides: dict[str, Any] | None = None,
@@ -1046,9 +739,7 @@ def read_spend_file(
     aliases = load_aliases(aliases_path)
     compression = detect_compression(path)
     if compression == "xlsx":
-        from procure.extract.spend_xlsx import read_workbook
-
-        return read_workbook(path, overrides, aliases, sha256 or sha256_of(path), limits)
+        return _read_workbook(path, overrides, aliases, sha256 or sha256_of(path), limits)
     hasher = hashlib.sha256() if compression == "none" and sha256 is None else None
     with open_decompressed(path, compression, limits) as raw:
         scan = scan_encoding(raw, hasher)  # an uncompressed file is hashed in the same pass
@@ -1087,7 +778,7 @@ def read_spend_file(
     def first_records(n: int) -> list[tuple[int, list[str]]]:
         with sf._text() as text:
             out = []
-            for start, cells in _records(text, sf.delimiter, path.name, limits):
+            for start, cells in csv_records(text, sf.delimiter, path.name, limits):
                 out.append((start, cells))
                 if len(out) >= n:
                     break
@@ -1118,7 +809,7 @@ def read_spend_file(
             header_line,
             found[0],
             "overrides['header_line']",
-            [(s_, c) for s_, c in records if s_ < header_line and not _is_blank(c)],
+            [(s_, c) for s_, c in records if s_ < header_line and not is_blank(c)],
         )
     elif columns_override is None:
         header = first_look or _find_header(path.name, records, aliases)
@@ -1129,7 +820,7 @@ def read_spend_file(
         sf.original_columns = [f"col_{i}" for i in range(1, max(width, len(columns_override)) + 1)]
     else:
         assert header is not None
-        cells = [_repair_mojibake(c) for c in header.cells] if double_encoded else header.cells
+        cells = [repair_mojibake(c) for c in header.cells] if double_encoded else header.cells
         sf.original_columns = _dedupe_names(cells)
     sf.header_line = header_line
     sf.preamble_lines = header_line - 1 if header_line else 0

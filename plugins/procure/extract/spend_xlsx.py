@@ -1,9 +1,10 @@
 """Spend files published as Excel workbooks (.xlsx): every sheet that holds payment lines.
 
 Councils publish a year as one workbook with a sheet per month, each with its own header
-(columns drift between sheets), or one sheet with a title above the header. Each sheet is
-read like a CSV file of its own (header found by names or shape, roles inferred from header
-and values, see :mod:`procure.extract.spend_reader`); a sheet with no payment lines (notes,
+(columns drift between sheets), or one sheet with a title above the header. This module reads
+the workbook (its size, its sheets, each sheet's cells as text); the sniffer reads each sheet
+like a CSV file of its own (header found by names or shape, roles inferred from header and
+values: ``_read_workbook`` in :mod:`procure.extract.spend_reader`); a sheet with no payment lines (notes,
 a pivot, an empty sheet) is left out and named in the evidence. Cells are turned into the
 text a CSV export would hold: real dates become ISO dates, a date typed as a number (an
 Excel serial in a General-format cell) stays a number the date parser reads as a serial,
@@ -18,15 +19,11 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from procure.extract.sniff import DecompressionLimitError, Limits, SpendFileError
-
-if TYPE_CHECKING:
-    from procure.extract.spend_reader import Aliases, SpendFile
 
 
 def _cell_text(value: Any) -> str:
@@ -43,7 +40,7 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _check_size(path: Path, limits: Limits) -> None:
+def check_size(path: Path, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             expanded = sum(m.file_size for m in zf.infolist())
@@ -99,79 +96,3 @@ def open_workbook(path: Path) -> Iterator[Any]:
         yield wb
     finally:
         wb.close()
-
-
-def read_workbook(path: Path, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits) -> SpendFile:
-    """A SpendFile whose ``sheets`` are the workbook's sheets with payment lines, each sniffed on its own."""
-    _check_size(path, limits)
-    with open_workbook(path) as wb:
-        return _sniff_sheets(path, wb, overrides, aliases, sha256, limits)
-
-
-def _sniff_sheets(
-    path: Path, wb: Any, overrides: dict[str, Any], aliases: Aliases, sha256: str, limits: Limits
-) -> SpendFile:
-    from procure.extract.spend_reader import (
-        HEADER_SCAN_RECORDS,
-        MAX_QUARANTINE_SHARE,
-        SpendFile,
-        _dedupe_names,
-        _find_header,
-        _sample,
-        _settle_roles,
-    )
-
-    names = list(wb.sheetnames)
-    parent = SpendFile(
-        path=path,
-        sha256=sha256,
-        compression="xlsx",
-        encoding="xlsx",
-        delimiter="",
-        header_line=None,
-        preamble_lines=0,
-        original_columns=[],
-        column_map={},
-        date_format=overrides.get("date_format"),
-        _aliases=aliases,
-        limits=limits,
-        file_format="xlsx",
-        max_quarantine_share=float(overrides.get("max_quarantine_share", MAX_QUARANTINE_SHARE)),
-    )
-    sheets: list[SpendFile] = []
-    skipped: dict[str, str] = {}
-    for name in names:
-        records = []
-        for rec in sheet_records(path, name, limits, wb):
-            records.append(rec)
-            if len(records) >= HEADER_SCAN_RECORDS:
-                break
-        part = replace(parent, sheet_name=name, sheets=[])
-        try:
-            header = _find_header(f"{path.name} sheet {name!r}", records, aliases)
-            # unlabelled columns right of the header (helper columns) get col_<n> names, as a CSV
-            # header with trailing commas would: their cells are not "more fields than the header"
-            width = max((len(c) for _, c in records), default=0)
-            part.original_columns = _dedupe_names(header.cells + [""] * (width - len(header.cells)))
-            part.header_line = header.line
-            part.preamble_lines = (header.line or 1) - 1
-            _settle_roles(part, header, _sample(records, header.line, aliases), overrides, aliases)
-        except SpendFileError as exc:
-            if not getattr(exc, "not_payments", False):
-                raise  # a payment sheet that cannot be read: the whole workbook is refused
-            skipped[name] = str(exc)
-            continue
-        sheets.append(part)
-    if not sheets:
-        detail = "; ".join(f"sheet {n!r}: {why}" for n, why in skipped.items())
-        raise SpendFileError(f"{path.name}: rejected: no sheet holds payment lines. {detail}")
-    parent.sheets = sheets
-    first = sheets[0]
-    parent.original_columns, parent.column_map, parent.header_line = (
-        first.original_columns,
-        first.column_map,
-        first.header_line,
-    )
-    parent.inference, parent.date_kind = first.inference, first.date_kind
-    parent.skipped_sheets = skipped  # type: ignore[attr-defined]
-    return parent

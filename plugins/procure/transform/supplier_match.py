@@ -67,7 +67,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from procure.extract.spend_reader import load_aliases
+from procure.extract.spend_rows import load_aliases
 
 log = logging.getLogger(__name__)
 
