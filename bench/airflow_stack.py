@@ -15,10 +15,13 @@ real-scheduler end-to-end test (``tests/e2e/test_scheduler_chain.py``) and by th
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +38,18 @@ WRITER_POOL = "duckdb_writer"
 
 class StackError(RuntimeError):
     """The deployment did not come up, or a wait timed out (the message ends with the logs' tails)."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when the process that started it dies, even by SIGKILL (which no
+    ``finally`` or ``atexit`` sees), so a killed test or benchmark leaves no server holding its ports."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 class AirflowStack:
@@ -92,6 +107,12 @@ class AirflowStack:
         self.stop()
 
     def start(self, timeout: float = 240) -> None:
+        busy = [p for p in (self.port, self.port + 10) if _port_in_use(p)]
+        if busy:
+            raise StackError(
+                f"port(s) {busy} on 127.0.0.1 are already in use: another Airflow deployment (or one left by a "
+                "killed run: `ps -eo pid,args | grep -i airflow`) is listening; stop it or choose another port"
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "plugins").mkdir(exist_ok=True)
         self._airflow("db", "migrate")
@@ -103,7 +124,12 @@ class AirflowStack:
         ):
             log = (self.home / f"{name}.log").open("wb")
             self.procs[name] = subprocess.Popen(
-                [str(AIRFLOW), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [str(AIRFLOW), *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             )
         self.wait_for(self._healthy, timeout, "api-server, scheduler and dag-processor healthy")
 
