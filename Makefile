@@ -92,8 +92,11 @@ lint: setup
 	# sqlfluff only compiles the models: an in-memory DuckDB, no warehouse file needed
 	cd dbt_project && PROCURE_WAREHOUSE=:memory: $(BIN)/sqlfluff lint models macros --processes 2
 
+# two pytest-xdist workers (the machine's two cores); tests that share a module fixture, the PostgreSQL
+# server or the Airflow stack's ports run on one worker (tests/conftest.py); TEST_WORKERS=0: one process
+TEST_WORKERS ?= 2
 test: setup system-check lint airflow-db
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $$( [ "$(TEST_WORKERS)" = 0 ] || echo "-n $(TEST_WORKERS) --dist loadgroup" )
 
 # rows/s and peak RSS of the spend reader (real files + a generated ~1 GB file in /tmp); not part of test
 bench-ingest: setup

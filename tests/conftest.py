@@ -6,9 +6,13 @@ publish outputs get their own folders through the ``isolated_env`` fixture.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,57 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+#: `make test` runs the suite in two pytest-xdist workers (gw0, gw1). Each has an Airflow home of its own
+#: (SQLite allows one writer; a copy of the metadata DB `make airflow-db` migrated) and its own Cosmos cache.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    _main_home = Path(os.environ["AIRFLOW_HOME"])
+    _home = _main_home / "xdist" / WORKER
+    _home.mkdir(parents=True, exist_ok=True)
+    if (_main_home / "airflow.db").is_file() and not (_home / "airflow.db").exists():
+        shutil.copy(_main_home / "airflow.db", _home / "airflow.db")
+    os.environ["AIRFLOW_HOME"] = str(_home)
+    os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(_home / "cosmos")
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """Which worker-exclusive group a test runs in: its module (module fixtures are built once), except
+    tests sharing one outside resource, which run one after another on one worker."""
+    if item.get_closest_marker("postgres") or "pg_clean" in getattr(item, "fixturenames", ()):
+        return "postgresql-server"  # one database, schemas dropped and rebuilt by each test
+    module = item.nodeid.split("::")[0]
+    if module in AIRFLOW_STACK_MODULES:
+        return "airflow-stack"  # Airflow services on fixed loopback ports
+    return module
+
+
+#: modules that start a whole Airflow deployment on the fixed ports of bench/airflow_stack.py
+AIRFLOW_STACK_MODULES = {"tests/e2e/test_scheduler_chain.py", "tests/integration/test_bench_tiny.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+
+
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary root: shared by the xdist workers (each has its own basetemp below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if WORKER else base
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock across the xdist workers (the first builds a shared fixture, the other waits)."""
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 #: every mart the dbt project publishes (schema marts)
@@ -78,8 +133,14 @@ def sample_dir(tmp_path_factory) -> Path:
     """The bundled sample data, generated once per session (deterministic)."""
     from procure_sample.generate import generate_sample
 
-    out = tmp_path_factory.mktemp("sample")
-    generate_sample(out)
+    root = shared_tmp(tmp_path_factory)
+    out, done = root / "sample", root / "sample.done"
+    with locked(root / "sample.lock"):
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            generate_sample(out)
+            done.touch()
     return out
 
 
@@ -146,14 +207,20 @@ def pg_clean():
 
 
 def gated_warehouse(tmp_path_factory, sample_dir: Path) -> Path:
-    """A gate-passed warehouse on the sample data, built once per session through the CLI (shared by the publish tests)."""
-    root = tmp_path_factory.getbasetemp() / "publish_warehouse"
+    """A gate-passed warehouse on the sample data, built once per run through the CLI (shared by the publish
+    tests, and by the xdist workers: the first to ask builds it while the other waits)."""
+    root = shared_tmp(tmp_path_factory) / "publish_warehouse"
+    root.mkdir(exist_ok=True)
+    with locked(root.parent / "publish_warehouse.lock"):
+        return _build_gated_warehouse(root, sample_dir)
+
+
+def _build_gated_warehouse(root: Path, sample_dir: Path) -> Path:
     done, failed = root / "built", root / "failed"
     if done.exists():
         return root / "w.duckdb"
     if failed.exists():  # built once per session: do not repeat a failed build for every test
         pytest.fail(failed.read_text(encoding="utf-8"))
-    root.mkdir(exist_ok=True)
     env = {
         **os.environ,
         "PROCURE_WAREHOUSE": str(root / "w.duckdb"),
