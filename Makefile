@@ -96,7 +96,7 @@ lint: setup
 # server or the Airflow stack's ports run on one worker (tests/conftest.py); TEST_WORKERS=0: one process
 TEST_WORKERS ?= 2
 test: setup system-check lint airflow-db
-	$(BIN)/pytest -q $$( [ "$(TEST_WORKERS)" = 0 ] || echo "-n $(TEST_WORKERS) --dist loadgroup" )
+	$(BIN)/pytest -q $$( [ "$(TEST_WORKERS)" = 0 ] || echo "-n $(TEST_WORKERS)" )
 
 # rows/s and peak RSS of the spend reader (real files + a generated ~1 GB file in /tmp); not part of test
 bench-ingest: setup

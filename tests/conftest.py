@@ -41,26 +41,36 @@ if WORKER:
     os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(_home / "cosmos")
 
 
-def _xdist_group(item: pytest.Item) -> str:
-    """Which worker-exclusive group a test runs in: its module (module fixtures are built once), except
-    tests sharing one outside resource, which run one after another on one worker."""
-    if item.get_closest_marker("postgres") or "pg_clean" in getattr(item, "fixturenames", ()):
-        return "postgresql-server"  # one database, schemas dropped and rebuilt by each test
-    module = item.nodeid.split("::")[0]
-    if module in AIRFLOW_STACK_MODULES:
-        return "airflow-stack"  # Airflow services on fixed loopback ports
-    return module
-
-
 #: modules that start a whole Airflow deployment on the fixed ports of bench/airflow_stack.py
 AIRFLOW_STACK_MODULES = {"tests/e2e/test_scheduler_chain.py", "tests/integration/test_bench_tiny.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks (--dist loadgroup)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+def xdist_group(nodeid: str) -> str:
+    """Which worker-exclusive group a test runs in: its module (module fixtures are built once), except
+    tests sharing an outside resource, which run one after another on one worker: the PostgreSQL server
+    (one database whose schemas each test drops and rebuilds) and the Airflow deployment's fixed ports."""
+    module = nodeid.split("::")[0]
+    if module in AIRFLOW_STACK_MODULES:
+        return "airflow-stack"
+    source = ROOT / module
+    if source.suffix == ".py" and source.is_file():
+        text = source.read_text(encoding="utf-8")
+        if "pg_clean" in text or "mark.postgres" in text:
+            return "postgresql-server"
+    return module
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Whole groups (:func:`xdist_group`) to a worker. (xdist's own ``--dist loadgroup`` marks do not reach
+    its scheduler under pytest 9, which no longer lets a plugin rename a test's node id.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
