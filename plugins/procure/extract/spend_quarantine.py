@@ -47,6 +47,7 @@ from procure.extract.sniff import (
     scan_encoding,
     sniff_delimiter,
 )
+from procure.extract.spend_rows import NumberedRecords
 
 BATCH_ROWS = 50_000
 SNIFF_LINES = 200
@@ -140,19 +141,14 @@ def _text_records(
                     else:
                         kept.blank += 1
                 return
-            reader = csv.reader(lines(), delimiter=delimiter)
-            while True:
-                start = consumed + 1
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise _BrokenCsv from exc
-                if any(c.strip() for c in cells):
-                    yield start, _cells_json(cells)
-                else:
-                    kept.blank += 1
+            try:
+                for start, cells in NumberedRecords(lines(), delimiter):
+                    if any(c.strip() for c in cells):
+                        yield start, _cells_json(cells)
+                    else:
+                        kept.blank += 1
+            except csv.Error as exc:
+                raise _BrokenCsv from exc
         finally:
             text.detach()
 

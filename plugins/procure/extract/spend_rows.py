@@ -196,59 +196,69 @@ def is_header(cells: list[str], aliases: Aliases) -> bool:
 # --------------------------------------------------------------------------- records
 
 
+class NumberedRecords:
+    """The CSV records of ``lines`` (physical lines, universal newlines), each with the physical line it
+    starts on: counting the lines handed to the csv module places records with multi-line quoted cells
+    right. While a record is read, ``line`` is where it starts, for the message of an error the csv module
+    or the decoder raises (they propagate)."""
+
+    def __init__(self, lines: Iterable[str], delimiter: str) -> None:
+        self.consumed = 0  # physical lines handed to the csv module so far
+        self.line = 1
+        self._reader = csv.reader(self._counted(lines), delimiter=delimiter)
+
+    def _counted(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            self.consumed += 1
+            yield line
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        for row in self._reader:
+            yield self.line, row
+            self.line = self.consumed + 1
+
+
 def csv_records(
     text: Iterable[str], delimiter: str, name: str, limits: Limits | None = None
 ) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the record starts, cells) for each CSV record.
+    """(physical line where the record starts, cells) for each CSV record (:class:`NumberedRecords`).
 
-    ``text`` yields physical lines (universal newlines), so counting the lines handed to
-    the csv module gives the start line of every record, multi-line quoted cells included.
-    A line longer than ``limits.max_line_chars`` or a record with more than
-    ``limits.max_fields`` cells rejects the file (read no further: nothing is held in memory).
+    A line longer than ``limits.max_line_chars`` or a record with more than ``limits.max_fields``
+    cells rejects the file (read no further: nothing is held in memory).
     """
-    consumed = 0
     limits = limits or default_limits()
     max_chars, max_fields = limits.max_line_chars, limits.max_fields
     readline = getattr(text, "readline", None)
 
     def lines() -> Iterator[str]:
-        nonlocal consumed
-        if readline is None:
-            source: Iterable[str] = text
-        else:
-            source = iter(lambda: readline(max_chars + 1), "")
+        source: Iterable[str] = text if readline is None else iter(lambda: readline(max_chars + 1), "")
         for line in source:
-            consumed += 1
             if len(line) > max_chars:
                 raise SpendFileError(
-                    f"{name} line {consumed}: rejected: the line is longer than {max_chars:,} characters "
-                    "(limit PROCURE_SPEND_MAX_LINE_CHARS); is this a CSV file?"
+                    f"{name} line {records.consumed + 1}: rejected: the line is longer than {max_chars:,} "
+                    "characters (limit PROCURE_SPEND_MAX_LINE_CHARS); is this a CSV file?"
                 )
             yield line
 
-    reader = csv.reader(lines(), delimiter=delimiter)
-    while True:
-        start = consumed + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise SpendFileError(
-                f"{name} line {start}: CSV structure error ({exc}); an unbalanced quote near this line "
-                "usually means the file was cut or hand-edited"
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise SpendFileError(
-                f"{name} near line {start}: bytes are not valid in the chosen encoding ({exc}); "
-                "set overrides['encoding']"
-            ) from exc
-        if len(row) > max_fields:
-            raise SpendFileError(
-                f"{name} line {start}: rejected: the record has {len(row):,} fields, more than the limit of "
-                f"{max_fields:,} (PROCURE_SPEND_MAX_FIELDS)"
-            )
-        yield start, row
+    records = NumberedRecords(lines(), delimiter)
+    try:
+        for start, row in records:
+            if len(row) > max_fields:
+                raise SpendFileError(
+                    f"{name} line {start}: rejected: the record has {len(row):,} fields, more than the limit of "
+                    f"{max_fields:,} (PROCURE_SPEND_MAX_FIELDS)"
+                )
+            yield start, row
+    except csv.Error as exc:
+        raise SpendFileError(
+            f"{name} line {records.line}: CSV structure error ({exc}); an unbalanced quote near this line "
+            "usually means the file was cut or hand-edited"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise SpendFileError(
+            f"{name} near line {records.line}: bytes are not valid in the chosen encoding ({exc}); "
+            "set overrides['encoding']"
+        ) from exc
 
 
 def is_blank(cells: list[str]) -> bool:
