@@ -2,9 +2,15 @@
 not another file's payments loaded again under a different name (duplicate-file detection).
 
 ``overlap_share`` is the largest share of a file's payment fingerprints (date, supplier,
-amount, transaction number) that another file of the same council also contains.
-Genuine duplicate lines inside one file are not counted: only other files. Portable SQL
-(DuckDB and PostgreSQL); ordered, so the failing files GX lists are the same on every run.
+amount, transaction number: ``LINE_FINGERPRINT_SQL``'s fields, compared as columns) that
+another file of the same council also contains. Genuine duplicate lines inside one file are
+not counted: only other files. Portable SQL (DuckDB and PostgreSQL); ordered, so the failing
+files GX lists are the same on every run.
+
+Cost at national size (9.9 M lines, 3,600 files) is one grouping pass over the raw layer to
+find fingerprints in two or more files (normally none); each file's distinct fingerprints are
+counted only for the files that share some, and a file's in-period share comes from its month
+counts, not a second join over its lines (21 s -> ~6 s of a 35 s gate; bench/README.md).
 """
 
 from __future__ import annotations
@@ -14,63 +20,78 @@ from typing import Any
 import great_expectations.expectations as gxe
 
 from expectations._common import critical, warning
-from procure.extract.spend_reissue import LINE_FINGERPRINT_SQL
+from procure.extract.spend_reissue import LINE_FINGERPRINT_FIELDS
+
+_FIELDS = ", ".join(LINE_FINGERPRINT_FIELDS)
+
+
+def _same(a: str, b: str) -> str:
+    return " and ".join(f"{a}.{n} = {b}.{n}" for n in ("council_id", *LINE_FINGERPRINT_FIELDS))
+
 
 TABLE = "raw.spend_lines"
 QUERY = f"""
-with lines as (
-    select council_id, source_file, payment_date, supplier_name,
-           {LINE_FINGERPRINT_SQL} as fingerprint
-    from raw.spend_lines
-),
-file_months as (
+with file_months as (
     select council_id, source_file, date_trunc('month', payment_date) as month, count(*) as n,
            row_number() over (partition by council_id, source_file order by count(*) desc,
                               date_trunc('month', payment_date)) as rank_in_file
-    from lines
+    from raw.spend_lines
     group by 1, 2, 3
+),
+file_lines as (
+    select council_id, source_file, count(*) as line_count,
+           avg(case when supplier_name is null then 0.0 else 1.0 end) as named_share
+    from raw.spend_lines
+    group by 1, 2
 ),
 files as (
-    select l.council_id, l.source_file, count(*) as line_count, min(m.month) as main_month,
-           count(distinct l.fingerprint) as fingerprints,
-           avg(case when l.supplier_name is null then 0.0 else 1.0 end) as named_share
-    from lines l
+    select l.council_id, l.source_file, l.line_count, m.month as main_month, l.named_share,
+           cast(m.n as double precision) / l.line_count as in_period_share
+    from file_lines l
     join file_months m on m.council_id = l.council_id and m.source_file = l.source_file and m.rank_in_file = 1
-    group by 1, 2
 ),
-in_period as (
-    select l.council_id, l.source_file,
-           avg(case when date_trunc('month', l.payment_date) = f.main_month then 1.0 else 0.0 end) as in_period_share
-    from lines l join files f using (council_id, source_file)
-    group by 1, 2
+fingerprints as (
+    select council_id, source_file, {", ".join(f"{sql} as {name}" for name, sql in LINE_FINGERPRINT_FIELDS.items())}
+    from raw.spend_lines
+    where amount_gbp is not null and payment_date is not null
 ),
-file_fingerprints as (
-    select distinct council_id, source_file, fingerprint from lines
+-- a fingerprint in two or more files of a council: one pass over the raw layer, usually no rows
+shared_fingerprints as (
+    select council_id, {_FIELDS}
+    from fingerprints
+    group by council_id, {_FIELDS}
+    having min(source_file) < max(source_file)
 ),
--- only a fingerprint found in two or more files of a council can be shared: pairing just those
--- keeps the self-join as small as the overlap instead of as large as the raw layer
 repeated as (
-    select f.council_id, f.source_file, f.fingerprint
-    from file_fingerprints f
-    join (select council_id, fingerprint from file_fingerprints group by 1, 2 having count(*) > 1) r
-      on r.council_id = f.council_id and r.fingerprint = f.fingerprint
+    select distinct f.*
+    from fingerprints f
+    join shared_fingerprints s on {_same("s", "f")}
 ),
 shared as (
-    select a.council_id, a.source_file, b.source_file as other_file, count(distinct a.fingerprint) as shared_fingerprints
+    select a.council_id, a.source_file, b.source_file as other_file, count(*) as shared_fingerprints
     from repeated a
-    join repeated b
-      on a.council_id = b.council_id and a.fingerprint = b.fingerprint and a.source_file <> b.source_file
+    join repeated b on {_same("a", "b")} and a.source_file <> b.source_file
     group by 1, 2, 3
 ),
+-- each file's distinct fingerprints, counted only for the files that share some
+overlapping_files as (select distinct council_id, source_file from shared),
+fingerprint_counts as (
+    select d.council_id, d.source_file, count(*) as fingerprints
+    from (
+        select distinct f.*
+        from fingerprints f join overlapping_files o using (council_id, source_file)
+    ) d
+    group by 1, 2
+),
 overlap as (
-    select s.council_id, s.source_file, max(cast(s.shared_fingerprints as double precision) / f.fingerprints) as overlap_share
-    from shared s join files f using (council_id, source_file)
+    select s.council_id, s.source_file,
+           max(cast(s.shared_fingerprints as double precision) / c.fingerprints) as overlap_share
+    from shared s join fingerprint_counts c using (council_id, source_file)
     group by 1, 2
 )
-select f.council_id, f.source_file, f.line_count, f.main_month, p.in_period_share, f.named_share,
+select f.council_id, f.source_file, f.line_count, f.main_month, f.in_period_share, f.named_share,
        coalesce(o.overlap_share, 0.0) as overlap_share
 from files f
-join in_period p using (council_id, source_file)
 left join overlap o using (council_id, source_file)
 order by f.council_id, f.source_file
 """

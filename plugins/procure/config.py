@@ -89,6 +89,25 @@ def warehouse_path() -> Path:
     return path_from_env("PROCURE_WAREHOUSE", "warehouse/procurement.duckdb")
 
 
+#: DuckDB's memory for every warehouse connection (its buffer pool; beyond it DuckDB spills to
+#: ``<warehouse>.tmp``): the one setting that keeps a process's RSS bounded at national size.
+#: profiles.yml reads the same variable with the same default for dbt (a unit test keeps them equal).
+DUCKDB_MEMORY_LIMIT_ENV = "PROCURE_DUCKDB_MEMORY_LIMIT"
+DUCKDB_MEMORY_LIMIT_DEFAULT = "1536MB"
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.I)
+
+
+def duckdb_memory_limit() -> str:
+    """``PROCURE_DUCKDB_MEMORY_LIMIT`` as DuckDB spells it (e.g. ``1536MB``, ``2GiB``); else the default."""
+    value = os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, "").strip()
+    if not value:
+        return DUCKDB_MEMORY_LIMIT_DEFAULT
+    m = _MEMORY.fullmatch(value)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"{DUCKDB_MEMORY_LIMIT_ENV}={value!r}: expected an amount of memory such as 1536MB or 2GB")
+    return f"{m.group(1)}{m.group(2)}"
+
+
 def config_path() -> Path:
     return path_from_env("PROCURE_CONFIG", "config/councils.yml")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from procure.config import warehouse_path
+from procure.config import duckdb_memory_limit, warehouse_path
 from procure.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -80,21 +80,26 @@ def connect(path: Path | None = None, read_only: bool = False) -> duckdb.DuckDBP
     """Open the warehouse file; when writable, create its folder and bring its raw/ops schema up to date.
 
     Waits for another process's lock up to ``PROCURE_WAREHOUSE_LOCK_TIMEOUT_S`` (default 300 s),
-    then raises ``WarehouseBusy`` naming the process that holds it.
+    then raises ``WarehouseBusy`` naming the process that holds it. DuckDB's memory is capped at
+    ``config.duckdb_memory_limit()`` (without a cap it caches every block it reads, up to 80 % of RAM).
     """
     path = path or warehouse_path()
+    limit = duckdb_memory_limit()
     if read_only:
         try:
-            return _open(path, read_only=True)
+            con = _open(path, read_only=True)
         except duckdb.ConnectionException as exc:
             # this process already holds the file read-write (e.g. dbt-duckdb inside the same
             # Airflow task or dag.test run): DuckDB allows only one configuration per file
             if "different configuration" not in str(exc):
                 raise
-            return duckdb.connect(str(path))
+            con = duckdb.connect(str(path))
+        con.execute(f"set memory_limit = '{limit}'")
+        return con
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _open(path)
     try:
+        con.execute(f"set memory_limit = '{limit}'")
         upgrade(con)
     except BaseException:
         con.close()

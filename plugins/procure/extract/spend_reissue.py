@@ -36,10 +36,15 @@ log = logging.getLogger(__name__)
 REISSUE_LINE_SHARE = Decimal("0.80")
 #: One payment line's identity across files (SQL over raw.spend_lines, portable to PostgreSQL):
 #: re-issue detection here and the gate's duplicate-file check (expectations/raw_spend_files.py).
-LINE_FINGERPRINT_SQL = (
-    "coalesce(supplier_name, '') || '|' || cast(amount_gbp as varchar) || '|' "
-    "|| cast(payment_date as varchar) || '|' || coalesce(transaction_number, '')"
-)
+#: a payment line's fingerprint: its fields as SQL over raw.spend_lines, by name (a missing payee or
+#: transaction number counts as empty); compared field by field, or as one string
+LINE_FINGERPRINT_FIELDS = {
+    "payee": "coalesce(supplier_name, '')",
+    "amount_gbp": "amount_gbp",
+    "payment_date": "payment_date",
+    "transaction_number": "coalesce(transaction_number, '')",
+}
+LINE_FINGERPRINT_SQL = " || '|' || ".join(f"cast({sql} as varchar)" for sql in LINE_FINGERPRINT_FIELDS.values())
 
 _EXTENSIONS = re.compile(r"(?:\.(?:csv|tsv|txt|xlsx|xls|xlsm|ods|json|gz|gzip|bz2|xz|zip))+$", re.IGNORECASE)
 _SEP = r"[\s_.\-]"

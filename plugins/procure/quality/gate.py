@@ -160,6 +160,7 @@ class _FramePlan:
 
     sql: str
     stand_ins: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (kind, DuckDB type)
+    few_values: set[str] = field(default_factory=set)  # text columns read as a handful of values: categorical
 
 
 def _q(column: str) -> str:
@@ -200,6 +201,7 @@ def _plan_frame(con, sql: str, expectations: list, stand_ins_allowed: bool = Tru
             if distinct.fetchall()[0][0]:
                 stand_ins[c] = ("distinct", types[c])
     exprs = {c: f"{_q(c)} is null as {_q(c)}" for c in stand_ins}
+    few_values: set[str] = set()
     for c in keep if stand_ins_allowed else ():
         listed = _excluded_values(expectations, c) if types[c] == "VARCHAR" and uses.get(c) else None
         if listed and uses[c] <= _NULLNESS | _EXCLUSION:
@@ -209,8 +211,9 @@ def _plan_frame(con, sql: str, expectations: list, stand_ins_allowed: bool = Tru
             exprs[c] = (
                 f"case when {_q(c)} in ({in_list}) then {_q(c)} when {_q(c)} is not null then '{other}' end as {_q(c)}"
             )
+            few_values.add(c)
     select = ", ".join(exprs.get(c, _q(c)) for c in keep)
-    return _FramePlan(f"select {select} from ({sql}) as suite_relation", stand_ins)
+    return _FramePlan(f"select {select} from ({sql}) as suite_relation", stand_ins, few_values)
 
 
 def _excluded_values(expectations: list, column: str) -> set[str] | None:
@@ -236,18 +239,18 @@ def _datetime_type(col: pa.ChunkedArray) -> pa.DataType:
 
 
 def _stand_in(is_null: pa.ChunkedArray, kind: str, duck_type: str) -> pa.Array:
-    """A column read as its null flags, rebuilt with the same nulls and the same Arrow type (so
-    pandas represents its nulls as it would the real values'): "present" holds '' or true,
-    "distinct" the row number as text (as integers when nothing is null)."""
+    """A column read as its null flags, rebuilt with the same nulls: "present" holds '' or true,
+    as a one-value categorical (one byte a row; pandas' nulls in it are what they would be in the
+    real values, NaN); "distinct" the row number as text (as integers when nothing is null)."""
     mask = is_null.combine_chunks()
     if kind == "distinct":
         numbers = pa.array(np.arange(len(mask), dtype=np.int64))
         if not pc.any(mask).as_py():
             return numbers
         return pc.if_else(mask, pa.scalar(None, pa.string()), pc.cast(numbers, pa.string()))
-    if duck_type == "BOOLEAN":
-        return pc.if_else(mask, pa.scalar(None, pa.bool_()), True)
-    return pc.if_else(mask, pa.scalar(None, pa.string()), pa.scalar("", pa.string()))
+    indices = pc.if_else(mask, pa.scalar(None, pa.int8()), pa.scalar(0, pa.int8()))
+    value = pa.array([True]) if duck_type == "BOOLEAN" else pa.array([""])
+    return pa.DictionaryArray.from_arrays(indices, value)
 
 
 def _table_as_pandas(con, plan: _FramePlan):
@@ -263,6 +266,8 @@ def _table_as_pandas(con, plan: _FramePlan):
         col = tbl.column(f.name)
         if f.name in plan.stand_ins:
             col = _stand_in(col, *plan.stand_ins[f.name])
+        elif f.name in plan.few_values:
+            col = col.dictionary_encode()  # a categorical: a byte or two a row instead of a string
         elif pa.types.is_decimal(f.type):
             col = col.cast(pa.float64())
         elif pa.types.is_date(f.type):

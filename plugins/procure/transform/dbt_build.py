@@ -11,7 +11,13 @@ import logging
 import os
 from pathlib import Path
 
-from procure.config import cosmos_manifest_path, dbt_project_dir, warehouse_path
+from procure.config import (
+    DUCKDB_MEMORY_LIMIT_ENV,
+    cosmos_manifest_path,
+    dbt_project_dir,
+    duckdb_memory_limit,
+    warehouse_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,7 @@ def run_dbt(args: list[str], target: str = "duckdb", warehouse: Path | None = No
     project = dbt_project_dir()
     os.environ["PROCURE_WAREHOUSE"] = str((warehouse or warehouse_path()).resolve())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ[DUCKDB_MEMORY_LIMIT_ENV] = duckdb_memory_limit()  # validated here; profiles.yml reads it
     full = [
         *args,
         "--project-dir",
