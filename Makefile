@@ -105,8 +105,12 @@ bench-ingest: setup
 # issue 8: N councils x M months through every stage, next to DuckDB's read_csv floor; writes bench/results.json
 # SIZE=national (300 x 12, ~10 M rows, ~2 GB of CSV), small (20 x 12) or tiny (2 x 2, what make test runs)
 SIZE ?= national
-# postgres_over_duckdb needs a PostgreSQL server: the one in PROCURE_PG_* when set, else a throwaway
-# one on loopback when the server binaries are installed (apt-get install postgresql), else it is skipped
+# TARGET=postgres: the whole pipeline with the marts on PostgreSQL (mirror, dbt, gate, publish there),
+# written to bench/results_postgres.json (bench/results.json stays the DuckDB record)
+TARGET ?= duckdb
+# postgres_over_duckdb and TARGET=postgres need a PostgreSQL server: the one in PROCURE_PG_* when set, else
+# a throwaway one on loopback when the server binaries are installed (apt-get install postgresql); without
+# one postgres_over_duckdb is skipped and TARGET=postgres fails saying so
 bench: setup
 	if [ -z "$${PROCURE_PG_HOST:-}" ] && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
 	  eval "$$(PROCURE_PG_PORT=$${PROCURE_PG_PORT:-5439} bash .ci/start_postgres.sh)"
@@ -114,7 +118,7 @@ bench: setup
 	              else "$$PROCURE_PG_BIN/pg_ctl" -D "$$PROCURE_PG_DATADIR" -m fast stop; fi >/dev/null 2>&1 || true; }
 	  trap stop_pg EXIT
 	fi
-	$(BIN)/python bench/run_bench.py --size $(SIZE)
+	$(BIN)/python bench/run_bench.py --size $(SIZE) --target $(TARGET)
 
 clean:
 	rm -rf warehouse publish airflow_home data/sample dbt_project/target dbt_project/logs

@@ -16,7 +16,17 @@ One run, at one size (``--size national|small|tiny``):
 Prints a table and writes ``bench/results.json`` (``--out``). Everything the run writes goes under
 ``bench/work/<size>/`` (``--work``), never to the repository's warehouse, publish or landing folders.
 
+``--target postgres`` (``make bench TARGET=postgres``) measures the pipeline with the marts on PostgreSQL,
+configured as a user would (``PROCURE_DBT_TARGET=postgres``, the server in ``PROCURE_PG_*``, the bench's
+own database ``--pg-database``, emptied first): ingest into the DuckDB raw layer, build
+(``tasks.build_warehouse``: supplier resolution, the raw mirror to PostgreSQL, dbt there; each step's time
+kept), the gate on PostgreSQL through GX's SQL datasource, publish from PostgreSQL (a snapshot of the
+tables the publishers read); each a child process as above. Writes ``bench/results_postgres.json``;
+``bench/results.json`` stays the DuckDB record. Needs a server: ``make bench`` starts a throwaway one
+when ``PROCURE_PG_HOST`` is unset and the server binaries are installed.
+
     .venv/bin/python bench/run_bench.py --size small
+    .venv/bin/python bench/run_bench.py --size small --target postgres
 """
 
 from __future__ import annotations
@@ -108,7 +118,7 @@ def run_stage(stage: str, args: dict[str, Any]) -> Any:
             "rows_quarantined": sum(c["rows_quarantined"] for c in out.values()),
         }
     if stage == "build":
-        return tasks.build_warehouse("duckdb")
+        return tasks.build_warehouse()  # the configured target (PROCURE_DBT_TARGET, set by isolated_env)
     if stage == "gate":
         try:
             return tasks.quality_gate(run_id, _next_month(last))
@@ -216,9 +226,10 @@ class Runner:
         }
 
 
-def isolated_env(work: Path, config: Path, warehouse: Path) -> dict[str, str]:
+def isolated_env(work: Path, config: Path, warehouse: Path, target: str = "duckdb") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
+        PROCURE_DBT_TARGET=target,
         PROCURE_HOME=str(REPO),
         PROCURE_CONFIG=str(config),
         PROCURE_WAREHOUSE=str(warehouse),
@@ -599,6 +610,100 @@ def run(
     return results
 
 
+def run_postgres(size_name: str, work: Path, out: Path, pg_database: str, workers: int) -> dict[str, Any]:
+    """The pipeline end to end with the marts on PostgreSQL (``--target postgres``, module docstring)."""
+    size = SIZES[size_name]
+    work.mkdir(parents=True, exist_ok=True)
+    load_at_start = os.getloadavg()
+    started = time.perf_counter()
+    gen = generate(work / "data", size.councils, size.months, FIRST_MONTH, size.lines_per_year, SEED, workers)
+    generate_s = time.perf_counter() - started
+    main_dir = fresh(work / "main")
+    cfg = [(c["council_id"], c["name"], Path(c["spend_dir"])) for c in gen["councils"]]
+    config = write_config(main_dir / "councils.yml", cfg, main_dir / "empty")
+    server = reset_pg_database(pg_database)
+    env = {
+        **isolated_env(main_dir, config, main_dir / "warehouse.duckdb", target="postgres"),
+        "PROCURE_PG_DATABASE": pg_database,
+    }
+    runner = Runner(work, env)
+    months = month_starts(FIRST_MONTH, size.months)
+    rows = gen["rows"]
+    stages: dict[str, Any] = {}
+    for stage in STAGES:
+        m = runner.run(stage, last_month=months[-1].isoformat(), first_month=months[0].isoformat())
+        m["rows_per_s"] = round(rows / m["seconds"], 1)
+        stages[stage] = m
+        save_partial(out, size_name, rows, target="postgres", stages=stages)
+    ingest = stages["ingest"]["result"]
+    if ingest["rows_loaded"] + ingest["rows_quarantined"] != rows:
+        raise StageFailed(f"ingest accounted for {ingest} of {rows} generated rows")
+    if not stages["gate"]["result"].get("passed"):
+        raise StageFailed(f"the gate on PostgreSQL did not pass: {stages['gate']['result']}")
+    build = stages["build"]["result"]
+    # the pipeline as its steps: the build's own step times split it into resolution, mirror and dbt
+    steps = {
+        "ingest": stages["ingest"]["seconds"],
+        **{f"build_{k}": v for k, v in build["seconds"].items()},
+        "gate": stages["gate"]["seconds"],
+        "publish": stages["publish"]["seconds"],
+    }
+    pipeline_s = round(sum(s["seconds"] for s in stages.values()), 3)
+    results = {
+        "complete": True,
+        "target": "postgres",
+        "commit": git_commit(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "size": size_name,
+        "councils": size.councils,
+        "months": size.months,
+        "rows": rows,
+        "rows_loaded": ingest["rows_loaded"],
+        "rows_quarantined": ingest["rows_quarantined"],
+        "csv_bytes": gen["bytes"],
+        "files": gen["files"],
+        "generate_s": round(generate_s, 3),
+        "server": server,
+        "database": pg_database,
+        "stages": stages,
+        "steps_s": steps,
+        "pipeline_s": pipeline_s,
+        "peak_rss_gb": round(runner.peak_rss_kb / 1024**2, 3),
+        "peak_rss_child": max(runner.children, key=lambda c: c["peak_rss_gb"])["tag"],
+        "children": runner.children,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": os.getloadavg(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "bench_s": round(time.perf_counter() - started, 3),
+        "work_dir": str(work),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return results
+
+
+def fmt_postgres_table(results: dict[str, Any]) -> str:
+    rows = [("step (marts on PostgreSQL)", "seconds", "rows/s")]
+    for name, seconds in results["steps_s"].items():
+        rows.append((name, f"{seconds:.1f}", f"{results['rows'] / seconds:,.0f}" if seconds else ""))
+    rows.append(("pipeline", f"{results['pipeline_s']:.1f}", f"{results['rows'] / results['pipeline_s']:,.0f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    head = (
+        f"size {results['size']}, target postgres: {results['councils']} councils x {results['months']} months, "
+        f"{results['rows']:,} rows; {results['server'].split(',')[0]}"
+    )
+    return "\n".join([head, *lines, "", f"peak RSS {results['peak_rss_gb']} GB ({results['peak_rss_child']})"])
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_stage":
@@ -606,7 +711,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="national")
     parser.add_argument("--work", type=Path, help="work folder (default bench/work/<size>)")
-    parser.add_argument("--out", type=Path, default=BENCH / "results.json")
+    parser.add_argument(
+        "--target",
+        choices=["duckdb", "postgres"],
+        default="duckdb",
+        help="warehouse of the marts (PROCURE_DBT_TARGET): postgres runs the pipeline end to end on the "
+        "PROCURE_PG_* server and writes bench/results_postgres.json",
+    )
+    parser.add_argument("--out", type=Path, help="results file (default bench/results.json, or results_postgres.json)")
     parser.add_argument("--pg-database", default=os.environ.get("PROCURE_BENCH_PG_DATABASE", "bench"))
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="generator processes")
     parser.add_argument(
@@ -623,7 +735,27 @@ def main(argv: list[str] | None = None) -> int:
         help="loopback port of the api-server started for the Airflow ingest measurement",
     )
     a = parser.parse_args(argv)
+    if a.target == "postgres":
+        out = (a.out or BENCH / "results_postgres.json").resolve()
+        work = (a.work or BENCH / "work" / f"{a.size}_postgres").resolve()
+        if not os.environ.get("PROCURE_PG_HOST"):
+            print(
+                "bench --target postgres needs a PostgreSQL server: set PROCURE_PG_HOST (and PROCURE_PG_PORT, "
+                "PROCURE_PG_USER, PROCURE_PG_PASSWORD), or run `make bench TARGET=postgres`, which starts a "
+                "throwaway server when the PostgreSQL server binaries are installed (apt-get install postgresql)",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            results = run_postgres(a.size, work, out, a.pg_database, a.workers)
+        except StageFailed as exc:
+            print(f"bench failed: {exc}", file=sys.stderr)
+            return 1
+        print(fmt_postgres_table(results))
+        print(f"\nwrote {out}")
+        return 0
     work = (a.work or BENCH / "work" / a.size).resolve()
+    a.out = a.out or BENCH / "results.json"
     try:
         results = run(a.size, work, a.out.resolve(), a.pg_database, a.workers, frozenset(a.skip), a.airflow_port)
     except StageFailed as exc:

@@ -6,6 +6,10 @@ models, the spend forecasts are computed in Python and the marts on them (``tag:
 span models (relationships, the reconciliation tests) run once every model is built; only then is the marts
 Asset updated for the quality gate.
 
+The warehouse the marts are built in is configuration (``PROCURE_DBT_TARGET``: duckdb, the default, or
+postgres; procure.config.warehouse_target): the dbt tasks run on that target, and on PostgreSQL the raw
+layer (supplier matches included) is mirrored there before the seeds (procure.transform.postgres_mirror).
+
 Every task holds the one-slot ``duckdb_writer`` pool (DuckDB allows one writer). The task graph is
 rendered from dbt's manifest (``dbt_project/target/cosmos/manifest.json``, written at set-up time by
 ``procure build --manifest-only``, which ``make`` runs when the dbt project changes), so parsing this file
@@ -27,13 +31,15 @@ from cosmos.constants import (
 )
 
 from procure.assets import MARTS, RAW_CONTRACTS, RAW_NOTICES, RAW_SPEND
-from procure.config import cosmos_manifest_path, dbt_project_dir
+from procure.config import cosmos_manifest_path, dbt_project_dir, warehouse_target
 from procure.dag_defaults import BUILD_PRIORITY, DEFAULT_ARGS, NO_RETRY, WRITER_POOL, limits
 from procure.transform.dbt_build import PRODUCTION_BUILD_FLAGS
 
 # paths only (PROCURE_HOME, else the checkout): nothing is opened or read at parse time
 DBT_PROJECT = dbt_project_dir()
 MANIFEST = cosmos_manifest_path()
+# configuration (an environment variable), read when the file is parsed: the task graph depends on it
+TARGET = warehouse_target()
 
 
 def procure_warehouse() -> str:
@@ -62,11 +68,18 @@ def build_warehouse():
         return write_matches()
 
     @task(pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
+    def mirror_raw() -> dict[str, int]:
+        """Copy the DuckDB raw layer (with the supplier matches just written) to PostgreSQL, where dbt reads it."""
+        from procure.transform.postgres_mirror import mirror_raw_to_postgres
+
+        return mirror_raw_to_postgres()
+
+    @task(pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def seeds() -> int:
         """dbt seeds (lookups, KPI targets) and their tests."""
         from procure.transform.dbt_build import seed
 
-        return len(seed())
+        return len(seed(target=TARGET))
 
     models = DbtTaskGroup(
         group_id="dbt",
@@ -78,7 +91,7 @@ def build_warehouse():
         ),
         profile_config=ProfileConfig(
             profile_name="procure",
-            target_name="duckdb",
+            target_name=TARGET,
             profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
@@ -111,16 +124,19 @@ def build_warehouse():
         """Spend forecasts (statsmodels, in Python), then the dbt marts built on them (tag:forecast)."""
         from procure.transform.dbt_build import build_forecasts
 
-        return len(build_forecasts())
+        return len(build_forecasts(target=TARGET))
 
     @task(outlets=[MARTS], pool=WRITER_POOL, **NO_RETRY, **limits("transform"))
     def cross_model_tests() -> int:
         """Relationships and reconciliation tests, which read several models: the marts pass as a whole."""
         from procure.transform.dbt_build import cross_model_tests as run_tests
 
-        return len(run_tests())
+        return len(run_tests(target=TARGET))
 
-    resolve_suppliers() >> seeds() >> models >> forecasts() >> cross_model_tests()
+    resolved = resolve_suppliers()
+    if TARGET == "postgres":
+        resolved = resolved >> mirror_raw()
+    resolved >> seeds() >> models >> forecasts() >> cross_model_tests()
 
 
 build_warehouse()

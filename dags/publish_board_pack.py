@@ -1,4 +1,6 @@
-"""Publishes each council's monthly board pack (self-contained HTML with SVG charts + A4 PDF) from the gated marts.
+"""Publishes each council's monthly board pack (self-contained HTML with SVG charts + A4 PDF) from the gated marts
+(of the configured warehouse, ``PROCURE_DBT_TARGET``: on PostgreSQL from a snapshot of what it computed,
+procure.publish.postgres_snapshot).
 
 Runs when the quality gate passes (reporting on the latest month loaded) and on the 12th
 of every month, the board's deadline (reporting on the month before; publishing still

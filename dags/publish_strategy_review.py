@@ -5,7 +5,8 @@ payments have arrived, extracting that year; and when the quality gate passes, e
 the latest fiscal year whose last month is loaded. The `fiscal_year` parameter (start
 year, e.g. 2024 for 2024-25) re-publishes any past year. The folder is
 swapped in whole and is byte-identical on re-run; a personal-looking payee name or a
-failed gate stops it and leaves the previous extracts untouched.
+failed gate stops it and leaves the previous extracts untouched. The marts are the configured
+warehouse's (``PROCURE_DBT_TARGET``; on PostgreSQL a snapshot of what it computed, procure.publish.postgres_snapshot).
 """
 
 from __future__ import annotations

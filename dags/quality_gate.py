@@ -1,5 +1,8 @@
 """Runs the Great Expectations suites on the marts; only a pass lets anything be published.
 
+On the configured warehouse (``PROCURE_DBT_TARGET``: DuckDB through GX's pandas datasource, PostgreSQL
+through its SQL datasource; procure.tasks.quality_gate), which records the run there.
+
 A failed critical expectation fails the task with a message naming the table, column
 and expectation; the publish DAGs are triggered only by this DAG's successful output.
 """

@@ -313,8 +313,30 @@ def ingest_all(run_id: str, as_of: str | None) -> None:
         sys.exit(1)
 
 
+def _target_option(help_text: str):
+    """``--target``: default the configured warehouse (PROCURE_DBT_TARGET, procure.config.warehouse_target),
+    read when the command runs, so a bad value is reported as the error it is."""
+    from procure.config import WAREHOUSE_TARGET_ENV, WAREHOUSE_TARGETS
+
+    return click.option(
+        "--target",
+        type=click.Choice(WAREHOUSE_TARGETS),
+        default=None,
+        help=f"{help_text} Default: {WAREHOUSE_TARGET_ENV}, else duckdb.",
+    )
+
+
+def _target(value: str | None) -> str:
+    from procure.config import ConfigError, warehouse_target
+
+    try:
+        return value or warehouse_target()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
-@click.option("--target", type=click.Choice(["duckdb", "postgres"]), default="duckdb", show_default=True)
+@_target_option("Warehouse to build the marts in (postgres: the raw layer is mirrored there first).")
 @click.option("--full-refresh", is_flag=True, help="Rebuild incremental models (fct_spend) from scratch.")
 @click.option(
     "--unit-tests",
@@ -325,7 +347,7 @@ def ingest_all(run_id: str, as_of: str | None) -> None:
 @click.option(
     "--manifest-only", is_flag=True, help="Only write the dbt manifest the build_warehouse DAG is rendered from."
 )
-def build(target: str, full_refresh: bool, unit_tests: bool, manifest_only: bool) -> None:
+def build(target: str | None, full_refresh: bool, unit_tests: bool, manifest_only: bool) -> None:
     """dbt build of the warehouse (models and data tests; --unit-tests adds dbt's unit tests)."""
     from procure import tasks
     from procure.transform import dbt_build
@@ -333,19 +355,19 @@ def build(target: str, full_refresh: bool, unit_tests: bool, manifest_only: bool
     if manifest_only:
         _echo({"manifest": str(dbt_build.write_manifest())})
     else:
-        _echo(tasks.build_warehouse(target, full_refresh=full_refresh, unit_tests=unit_tests))
+        _echo(tasks.build_warehouse(_target(target), full_refresh=full_refresh, unit_tests=unit_tests))
 
 
 @main.command()
 @click.argument("sql")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header + rows) instead of a table.")
-@click.option("--target", type=click.Choice(["duckdb", "postgres"]), default="duckdb", show_default=True)
-def query(sql: str, as_csv: bool, target: str) -> None:
+@_target_option("Warehouse to query.")
+def query(sql: str, as_csv: bool, target: str | None) -> None:
     """Run one read-only SQL query against the warehouse, e.g. "select * from marts.mart_procurement_kpis"."""
     from procure.query import QueryError, format_csv, format_table, run_query
 
     try:
-        columns, rows = run_query(sql, target)
+        columns, rows = run_query(sql, _target(target))
     except QueryError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_csv(columns, rows) if as_csv else format_table(columns, rows), nl=not as_csv)
@@ -362,18 +384,12 @@ def mirror_postgres() -> None:
 @main.command()
 @click.option("--run-id", default="manual")
 @click.option("--as-of", default=None, help="No payment may be dated after this (YYYY-MM-DD); default today.")
-@click.option(
-    "--target",
-    type=click.Choice(["duckdb", "postgres"]),
-    default="duckdb",
-    show_default=True,
-    help="postgres: the same suites on the PostgreSQL warehouse (PROCURE_PG_*) through GX's SQL datasource.",
-)
-def check(run_id: str, as_of: str | None, target: str) -> None:
+@_target_option("postgres: the same suites on the PostgreSQL warehouse (PROCURE_PG_*) through GX's SQL datasource.")
+def check(run_id: str, as_of: str | None, target: str | None) -> None:
     """Run the quality gate; exit 1 when a critical expectation fails."""
     from procure.quality.gate import run_gate, run_gate_postgres
 
-    gate = run_gate_postgres if target == "postgres" else run_gate
+    gate = run_gate_postgres if _target(target) == "postgres" else run_gate
     result = gate(run_id, date.fromisoformat(as_of) if as_of else date.today(), raise_on_failure=False)
     click.echo(result.summary())
     sys.exit(0 if result.passed else 1)

@@ -2,8 +2,10 @@
 
 Everything that differs between installations is read here, never in DAG files:
 the warehouse path (``PROCURE_WAREHOUSE``), the council list (``PROCURE_CONFIG``),
-the publish root (``PROCURE_PUBLISH_DIR``) and the landing zone (``PROCURE_LANDING_DIR``,
-default ``data/landing``) where every ingested file is kept unchanged by sha256.
+the publish root (``PROCURE_PUBLISH_DIR``), the landing zone (``PROCURE_LANDING_DIR``,
+default ``data/landing``) where every ingested file is kept unchanged by sha256, and the
+warehouse the marts are built, checked and published from (``PROCURE_DBT_TARGET``:
+``duckdb`` or ``postgres``, :func:`warehouse_target`).
 Relative paths in ``councils.yml`` resolve against the project root.
 
 The project root (``PROCURE_HOME``) holds what the installed package does not ship:
@@ -119,6 +121,25 @@ def publish_dir() -> Path:
 def landing_dir() -> Path:
     """Root of the landing zone: ``<root>/<source>/<council>/<sha256>/<original name>``."""
     return path_from_env("PROCURE_LANDING_DIR", "data/landing")
+
+
+#: the variable naming the warehouse the marts live in; dbt_project/profiles.yml reads it too
+WAREHOUSE_TARGET_ENV = "PROCURE_DBT_TARGET"
+#: the warehouses the marts can be built in: DuckDB (the file the raw layer is loaded into) or PostgreSQL
+#: (PROCURE_PG_* variables; the raw layer is mirrored there before dbt runs)
+WAREHOUSE_TARGETS = ("duckdb", "postgres")
+
+
+def warehouse_target() -> str:
+    """Where dbt builds the marts, the quality gate checks them and publishing reads them: ``duckdb``
+    (default) or ``postgres``, from ``PROCURE_DBT_TARGET``. The one place the choice is read: the tasks,
+    the CLI's ``--target`` defaults and the DAGs all ask here. Ingest always writes the DuckDB raw layer."""
+    value = os.environ.get(WAREHOUSE_TARGET_ENV) or "duckdb"
+    if value not in WAREHOUSE_TARGETS:  # exactly as profiles.yml's target: no case or space folding
+        raise ConfigError(
+            f"{WAREHOUSE_TARGET_ENV}={value!r}: expected one of {', '.join(WAREHOUSE_TARGETS)} (unset means duckdb)"
+        )
+    return value
 
 
 def dbt_project_dir() -> Path:

@@ -589,3 +589,27 @@ def test_parse_harness_allows_only_reading_the_dbt_project(tmp_path):
     opened = [e["detail"] for e in result["events"] if e["event"] == "open"]
     assert not any("manifest.json" in detail for detail in opened), opened
     assert any("written.json" in detail for detail in opened), opened
+
+
+def test_build_warehouse_builds_on_the_configured_target(monkeypatch):
+    """PROCURE_DBT_TARGET=postgres (configuration only): the raw layer is mirrored after the supplier
+    resolution and before the seeds, and every dbt task runs on the postgres profile target."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("PROCURE_DBT_TARGET", "postgres")
+    bag = DagBag(dag_folder=str(DAGS_DIR / "build_warehouse.py"))
+    assert not bag.import_errors, bag.import_errors
+    dag = bag.dags["build_warehouse"]
+    mirror = dag.get_task("mirror_raw")
+    assert mirror.upstream_task_ids == {"resolve_suppliers"}
+    assert mirror.downstream_task_ids == {"seeds"}
+    dbt_tasks = [t for t in dag.tasks if hasattr(t, "profile_config")]
+    assert len(dbt_tasks) > 20
+    assert {t.profile_config.target_name for t in dbt_tasks} == {"postgres"}
+
+    monkeypatch.setenv("PROCURE_DBT_TARGET", "duckdb")
+    bag = DagBag(dag_folder=str(DAGS_DIR / "build_warehouse.py"))
+    dag = bag.dags["build_warehouse"]
+    assert "mirror_raw" not in dag.task_ids
+    assert dag.get_task("seeds").upstream_task_ids == {"resolve_suppliers"}
+    assert {t.profile_config.target_name for t in dag.tasks if hasattr(t, "profile_config")} == {"duckdb"}
