@@ -444,13 +444,17 @@ def publish(month: str | None, fiscal_year: int | None) -> None:
     "--out", type=click.Path(path_type=Path), default=None, help="Output file; default <mart>[_council][_fy].<format>."
 )
 def export(mart: str, fmt: str, council_id: str | None, fiscal_year: str | None, out: Path | None) -> None:
-    """Export one mart (e.g. fct_spend) to CSV, Parquet or XLSX, formula-safe and privacy-checked."""
+    """Export one mart (e.g. fct_spend) to CSV, Parquet or XLSX, formula-safe and privacy-checked
+    (from the configured warehouse, PROCURE_DBT_TARGET: on postgres a snapshot of what it computed)."""
     from procure.publish.export import ExportError, export_mart
+    from procure.publish.postgres_snapshot import SnapshotFailed
     from procure.publish.safety import PrivacyCheckFailed
+    from procure.tasks import publish_source
 
+    _target(None)  # a bad PROCURE_DBT_TARGET is a usage error
     try:
-        result = export_mart(mart, fmt, out, council_id, fiscal_year)
-    except (ExportError, PrivacyCheckFailed) as exc:
+        result = export_mart(mart, fmt, out, council_id, fiscal_year, warehouse=publish_source())
+    except (ExportError, PrivacyCheckFailed, SnapshotFailed) as exc:
         raise click.ClickException(str(exc)) from exc
     _echo({"mart": result.mart, "rows": result.rows, "path": str(result.path)})
 

@@ -17,7 +17,8 @@ reading another table gets it in the snapshot without a list to keep up to date.
   does not have is an error: build the warehouse there);
 - ``ops.*`` that PostgreSQL has: PostgreSQL (the gate's record ops.quality_runs / quality_results,
   dbt's ops.dbt_model_builds), so publishing is refused unless the latest gate run *on PostgreSQL*
-  passed; the gate's tables missing there means no gate ran there: refused;
+  passed (the gate's tables missing there means no gate ran there: they are snapshotted empty, and
+  publishing refuses as when no gate has run);
 - ``raw.*`` and ops tables PostgreSQL does not have (ops.task_runs, written by the Airflow
   callbacks): the DuckDB warehouse, where ingest writes the raw layer (PostgreSQL's raw schema is
   a mirror of it), as a publish on DuckDB reads them.
@@ -99,6 +100,16 @@ def gate_tables() -> set[tuple[str, str]]:
     from procure.quality.gate import OPS_DDL_POSTGRES
 
     return {tuple(m.split(".")) for m in re.findall(r"create table if not exists (\w+\.\w+)", OPS_DDL_POSTGRES)}
+
+
+def _gate_ddl(schema: str, table: str) -> str:
+    """The PostgreSQL gate's ``create table`` of ``schema.table`` (plain SQL DuckDB also runs)."""
+    from procure.quality.gate import OPS_DDL_POSTGRES
+
+    for statement in OPS_DDL_POSTGRES.split(";"):
+        if f"create table if not exists {schema}.{table} " in statement:
+            return statement
+    raise LookupError(f"{schema}.{table} is not created by procure.quality.gate.OPS_DDL_POSTGRES")
 
 
 def snapshot_path(warehouse: Path | None = None) -> Path:
@@ -240,7 +251,6 @@ def snapshot_for_publishing(warehouse: Path | None = None, dsn: str | None = Non
     import psycopg2
 
     from procure.orphans import scratch_prefix, sweep
-    from procure.publish.atomic import GateNotPassed
     from procure.transform.postgres_mirror import pg_dsn
     from procure.warehouse import connect
 
@@ -269,10 +279,9 @@ def snapshot_for_publishing(warehouse: Path | None = None, dsn: str | None = Non
                 _copy_from_postgres(pg, snap, schema, table, columns)
                 source = "postgres"
             elif (schema, table) in gate_tables():
-                raise GateNotPassed(
-                    f"no quality-gate run recorded on PostgreSQL ({schema}.{table} not found): run "
-                    "`procure check --target postgres` before publishing; published outputs were left untouched"
-                )
+                # no gate ever ran on PostgreSQL: its tables, empty, so publishing refuses ("none has run")
+                snap.execute(_gate_ddl(schema, table))
+                source = "postgres (no gate run there)"
             elif schema not in (OPS, RAW):
                 raise SnapshotFailed(
                     f"PostgreSQL has no {schema}.{table}, which publishing reads: build the warehouse there "
