@@ -146,6 +146,9 @@ def mirror_raw_to_postgres(warehouse: Path | None = None, dsn: str | None = None
                 cur.execute(f"drop table if exists raw.{table} cascade")
                 cur.execute(f"create table raw.{table} ({ddl})")
                 counts[table] = _copy_table(duck, cur, table, columns)
+                # statistics now, in the same transaction: dbt reads these tables next, before autovacuum
+                # would get to them, and without statistics the planner guesses its joins
+                cur.execute(f"analyze raw.{table}")
     finally:
         pg.close()
         duck.execute(f"set memory_limit = '{memory_limit}'")
