@@ -65,9 +65,10 @@ same_amount as (
             and trim(first_line.transaction_number) <> '',
             false
         ) as is_same_reference,
-        second_line.payment_date
-        <= {{ dbt.dateadd('day', var('duplicate_payment_window_days'), 'first_line.payment_date') }}
-        as is_close_in_time
+        (
+            second_line.payment_date
+            <= {{ dbt.dateadd('day', var('duplicate_payment_window_days'), 'first_line.payment_date') }}
+        ) as is_close_in_time
     from spend as first_line
     inner join spend as second_line
         on
