@@ -2,7 +2,7 @@
 
 ``publish_each`` runs one publish function per council in a pool of worker processes
 (``spawn``: a fresh interpreter, safe next to DuckDB's and Airflow's threads), each worker
-keeping what every council reuses (WeasyPrint fonts, matplotlib, the dbt manifest) for all
+keeping what every council reuses (WeasyPrint fonts, the dbt manifest) for all
 the councils it publishes. Workers: ``PROCURE_PUBLISH_WORKERS`` if set, else
 ``min(2, cpu count)``; never more than there are councils, so one council runs in this
 process. Every council is attempted; the first failure (councils that could not even start,

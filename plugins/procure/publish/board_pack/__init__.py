@@ -24,7 +24,7 @@ from procure.publish.atomic import atomic_dir, require_gate, sha256_file
 from procure.publish.board_pack.commentary import commentary
 from procure.publish.board_pack.figures import add_months, collect, fy_start
 from procure.publish.board_pack.formatting import FORMATS, count, gbp, pct, points
-from procure.publish.board_pack.pdf import flatten_svg, pdf_fingerprint, pdf_html, write_pdf
+from procure.publish.board_pack.pdf import pdf_fingerprint, pdf_html, write_pdf
 from procure.publish.board_pack.render import SECTIONS, render_html
 from procure.warehouse import connect
 
@@ -36,7 +36,6 @@ __all__ = [
     "collect",
     "commentary",
     "count",
-    "flatten_svg",
     "fy_start",
     "gbp",
     "pct",
@@ -71,8 +70,8 @@ def _published_fingerprint(target: Path) -> str | None:
 
 def publish_board_pack(council: Council, month: date, warehouse: Path | None = None) -> PackPaths:
     """Render the pack for ``month`` into publish/board_pack/<council>/<YYYY-MM>/ (HTML + PDF, atomically)."""
-    for noisy in ("weasyprint", "fontTools", "matplotlib"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)  # matplotlib SVG styles WeasyPrint does not know
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     month = month.replace(day=1)
     con = connect(warehouse, read_only=True)
     try:

@@ -88,8 +88,8 @@ def _share_targets(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _svg(svg: str) -> Markup:
-    """A chart from ``procure.publish.charts``: our own matplotlib SVG, its title and text already escaped."""
-    return Markup(svg)  # noqa: S704 - not user input: every label in it went through html.escape / matplotlib
+    """A chart from ``procure.publish.charts``: our own SVG, its title and every text in it already escaped."""
+    return Markup(svg)  # noqa: S704 - not user input: every label in it went through html.escape
 
 
 def draw_charts(data: dict[str, Any]) -> dict[str, Markup]:
