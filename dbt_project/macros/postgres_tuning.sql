@@ -10,3 +10,12 @@
 analyze {{ this }}
 {%- endif -%}
 {%- endmacro %}
+
+{#- Before a model's statement, in its transaction (set local: the session keeps its own settings):
+    no JIT compilation. The planner's cost of the big models is far above jit_above_cost, and compiling
+    int_spend_lines_classified took 3.1 of its 8 s on a 660k-line warehouse, for no faster execution. -#}
+{% macro postgres_session_settings() -%}
+{%- if target.type == 'postgres' -%}
+set local jit = off
+{%- endif -%}
+{%- endmacro %}
