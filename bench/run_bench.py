@@ -127,9 +127,10 @@ def run_stage(stage: str, args: dict[str, Any]) -> Any:
             if type(exc).__name__ != "QualityGateFailed":
                 raise
             return {"passed": False, "failure": str(exc)[:2000]}
-    if stage == "publish":
-        packs = tasks.publish_board_packs(last)
-        reviews = tasks.publish_strategy_reviews(_fiscal_year(date.fromisoformat(args["first_month"])))
+    if stage == "publish":  # as `procure publish`: on PostgreSQL one snapshot for both outputs
+        source = tasks.publish_source()
+        packs = tasks.publish_board_packs(last, source=source)
+        reviews = tasks.publish_strategy_reviews(_fiscal_year(date.fromisoformat(args["first_month"])), source=source)
         return {"board_packs": len(packs), "strategy_reviews": len(reviews)}
     if stage == "floor":
         import duckdb

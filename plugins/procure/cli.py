@@ -406,11 +406,19 @@ def publish(month: str | None, fiscal_year: int | None) -> None:
     """
     from procure import tasks
     from procure.publish.atomic import GateNotPassed
+    from procure.publish.postgres_snapshot import SnapshotFailed
 
     month_start = _month(month)
+    _target(None)  # a bad PROCURE_DBT_TARGET is a usage error
+    try:
+        source = tasks.publish_source()  # on PostgreSQL one snapshot for both outputs
+    except GateNotPassed as exc:
+        raise click.ClickException(f"publish refused: {exc}") from exc
+    except SnapshotFailed as exc:
+        raise click.ClickException(f"nothing published: {exc}") from exc
     steps = {
-        "board_pack": lambda: tasks.publish_board_packs(month_start),
-        "strategy_review": lambda: tasks.publish_strategy_reviews(fiscal_year),
+        "board_pack": lambda: tasks.publish_board_packs(month_start, source=source),
+        "strategy_review": lambda: tasks.publish_strategy_reviews(fiscal_year, source=source),
     }
     published: dict[str, dict[str, str]] = {}
     failures: list[str] = []

@@ -361,12 +361,15 @@ def publish_source(warehouse: Path | None = None, target: str | None = None) -> 
     return _timed("PostgreSQL snapshot for publishing", snapshot_for_publishing, warehouse)
 
 
-def publish_board_packs(month: date | None = None, warehouse: Path | None = None) -> dict[str, str]:
+def publish_board_packs(
+    month: date | None = None, warehouse: Path | None = None, source: Path | None = None
+) -> dict[str, str]:
     """Every council's pack, councils in parallel (procure.publish.parallel: PROCURE_PUBLISH_WORKERS),
-    from the configured warehouse (:func:`publish_source`)."""
+    from the configured warehouse (:func:`publish_source`; ``source``: one already taken, so that several
+    outputs are published from the same snapshot)."""
     from procure.publish.parallel import publish_each
 
-    warehouse = publish_source(warehouse)
+    warehouse = source or publish_source(warehouse)
     jobs, failed = [], {}
     for c in load_councils():
         try:
@@ -378,13 +381,16 @@ def publish_board_packs(month: date | None = None, warehouse: Path | None = None
 
 
 def publish_strategy_reviews(
-    fy_start_year: int | None = None, warehouse: Path | None = None, as_of: date | datetime | None = None
+    fy_start_year: int | None = None,
+    warehouse: Path | None = None,
+    as_of: date | datetime | None = None,
+    source: Path | None = None,
 ) -> dict[str, str]:
     """Extracts for ``fy_start_year``; else the year that closed before ``as_of``; else the latest complete one;
-    from the configured warehouse (:func:`publish_source`)."""
+    from the configured warehouse (:func:`publish_source`, or ``source`` as for :func:`publish_board_packs`)."""
     from procure.publish.parallel import publish_each
 
-    warehouse = publish_source(warehouse)
+    warehouse = source or publish_source(warehouse)
     jobs, failed = [], {}
     for council in load_councils():
         if fy_start_year is not None:
