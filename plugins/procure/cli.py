@@ -375,7 +375,7 @@ def query(sql: str, as_csv: bool, target: str | None) -> None:
 
 @main.command("mirror-postgres")
 def mirror_postgres() -> None:
-    """Copy the raw layer to PostgreSQL (PROCURE_PG_* variables) for `procure build --target postgres`."""
+    """Copy the raw layer to PostgreSQL (PROCURE_PG_* variables) on its own (`procure build` on postgres does it first)."""
     from procure.transform.postgres_mirror import mirror_raw_to_postgres
 
     _echo(mirror_raw_to_postgres())
