@@ -314,8 +314,6 @@ def _fast_pandas_paths() -> None:
 
     engine.HASH_THRESHOLD = 0
     original = util.convert_pandas_series_decimal_to_float_dtype
-    if getattr(original, "_procure_fast", False):
-        return
 
     def convert(data, inplace: bool = False):
         if data.dtype != object:
@@ -325,7 +323,10 @@ def _fast_pandas_paths() -> None:
     convert._procure_fast = True
     for name in _DECIMAL_CHECKING_METRICS:
         module = importlib.import_module(f"great_expectations.expectations.metrics.column_aggregate_metrics.{name}")
-        if module.convert_pandas_series_decimal_to_float_dtype is not original:
+        bound = module.convert_pandas_series_decimal_to_float_dtype
+        if getattr(bound, "_procure_fast", False):  # an earlier gate in this process
+            continue
+        if bound is not original:
             raise RuntimeError(f"GX {name}: its decimal conversion is not the one procure.quality.gate expects")
         module.convert_pandas_series_decimal_to_float_dtype = convert
 
