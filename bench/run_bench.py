@@ -551,6 +551,7 @@ def run(
     size = SIZES[size_name]
     work.mkdir(parents=True, exist_ok=True)
     load_at_start = os.getloadavg()
+    commit = git_commit()  # before the run writes its partial results over the committed file
     started = time.perf_counter()
     data = work / "data"
     gen = generate(data, size.councils, size.months, FIRST_MONTH, size.lines_per_year, SEED, workers)
@@ -598,7 +599,7 @@ def run(
     pipeline_s = round(sum(s["seconds"] for s in stages.values()), 3)
     results = {
         "complete": True,
-        "commit": git_commit(),
+        "commit": commit,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": size_name,
         "councils": size.councils,
@@ -648,6 +649,7 @@ def run_postgres(size_name: str, work: Path, out: Path, pg_database: str, worker
     size = SIZES[size_name]
     work.mkdir(parents=True, exist_ok=True)
     load_at_start = os.getloadavg()
+    commit = git_commit()  # before the run writes its partial results over the committed file
     started = time.perf_counter()
     gen = generate(work / "data", size.councils, size.months, FIRST_MONTH, size.lines_per_year, SEED, workers)
     generate_s = time.perf_counter() - started
@@ -685,7 +687,7 @@ def run_postgres(size_name: str, work: Path, out: Path, pg_database: str, worker
     results = {
         "complete": True,
         "target": "postgres",
-        "commit": git_commit(),
+        "commit": commit,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "size": size_name,
         "councils": size.councils,
