@@ -248,6 +248,13 @@ def _x_labels(svg: _Svg, f: _Frame, centres: list[float], labels: Sequence[str],
     return f.bottom + 18
 
 
+def _month_axis(svg: _Svg, f: _Frame, centres: list[float], labels: Sequence[str], every: int = 1) -> float:
+    """The month labels and the axis title under the drawing; returns where the legend starts."""
+    below = _x_labels(svg, f, centres, labels, every)
+    svg.text((f.left + f.right) / 2, below + 10, "Month", "middle")
+    return below + 16
+
+
 def _title(svg: _Svg, x: float, title: str) -> None:
     svg.text(x, 14, title, size=TITLE_PT, font_weight="bold")
 
@@ -307,9 +314,7 @@ def stacked_bar_chart(
 
         legend.append((name, swatch))
     _y_axis(svg, f, ticks, money_label, y_label)
-    below = _x_labels(svg, f, centres, x_labels)
-    svg.text((f.left + f.right) / 2, below + 10, "Month", "middle")
-    _legend(svg, legend, ncol, below + 16)
+    _legend(svg, legend, ncol, _month_axis(svg, f, centres, x_labels))
     desc = f"Stacked bars, one per month from {x_labels[0]} to {x_labels[-1]}" if x_labels else "No data"
     return svg.render(width, height, title, desc + "; the figures are in the table below.")
 
@@ -384,9 +389,7 @@ def line_chart(
         _polyline(svg, xs, [None if v is None else f.y(v) for v in values], colour, style, marker, 5.0)
         legend.append((name, _line_key(svg, colour, style, marker, 5.0)))
     _y_axis(svg, f, ticks, fmt, y_label)
-    below = _x_labels(svg, f, xs, x_labels)
-    svg.text((f.left + f.right) / 2, below + 10, "Month", "middle")
-    _legend(svg, legend, ncol, below + 16)
+    _legend(svg, legend, ncol, _month_axis(svg, f, xs, x_labels))
     desc = f"Lines per measure, {x_labels[0]} to {x_labels[-1]}, dashed lines are targets" if x_labels else "No data"
     return svg.render(width, height, title, desc + "; the figures are in the table below.")
 
@@ -457,14 +460,13 @@ def band_chart(
     _polyline(svg, xs, [None if v is None else f.y(v) for v in actual], PALETTE[0], "-", "o", 4.0)
     _polyline(svg, xs, [None if v is None else f.y(v) for v in forecast], PALETTE[5], "--", "s", 4.0)
     _y_axis(svg, f, ticks, money_label, y_label)
-    below = _x_labels(svg, f, xs, x_labels, every=max(1, n // 12))
-    svg.text((f.left + f.right) / 2, below + 10, "Month", "middle")
+    legend_top = _month_axis(svg, f, xs, x_labels, every=max(1, n // 12))
     draw = [
         lambda x, y: svg.rect(x - 7, y - 4, 14, 8, **shade),
         _line_key(svg, PALETTE[0], "-", "o", 4.0),
         _line_key(svg, PALETTE[5], "--", "s", 4.0),
     ]
     legend = list(zip(keys, draw, strict=True))
-    _legend(svg, legend, 3, below + 16)
+    _legend(svg, legend, 3, legend_top)
     desc = f"Actual then forecast spend, {x_labels[0]} to {x_labels[-1]}, shaded band is the 95% interval"
     return svg.render(width, height, title, desc + "; the figures are in the table below.")
